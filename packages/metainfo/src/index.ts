@@ -1,0 +1,1 @@
+export type { FileLayout, FileSpan, MagnetLink, Metainfo, TorrentFile } from './types.js'

@@ -1,0 +1,3 @@
+import type { ViteUserConfig } from 'vitest/config'
+
+export function packageTestConfig(name: string, overrides?: { testTimeout?: number }): ViteUserConfig
