@@ -1,4 +1,5 @@
-export { type DecodeOptions, decode, decodePrefix } from './decode.js'
+export { decode, decodePrefix } from './decode.js'
+export { type DecodeOptions, MAX_INTEGER_DIGITS } from './decoder.js'
 export { encode } from './encode.js'
 export { BencodeDecodeError, type BencodeDecodeErrorCode, BencodeEncodeError } from './errors.js'
 export { type ByteSpan, type SpanPathStep, spanOf } from './span.js'

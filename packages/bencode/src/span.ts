@@ -1,6 +1,10 @@
-// Finds where a nested value sits in the input without decoding it, so callers can hash the exact
-// bytes they were given (the `info` dict of a torrent) instead of a re-encoding of them.
+// Finds where a nested value sits in the input, so callers can hash the exact bytes they were given
+// (the `info` dict of a torrent) instead of a re-encoding of them.
+import { D, type DecodeOptions, Decoder, E, L } from './decoder.js'
 import { BencodeDecodeError } from './errors.js'
+
+/** A step into a value: a dictionary key (binary string) or a list index. */
+export type SpanPathStep = string | number
 
 /** Half-open byte range `[start, end)` of a value inside its input. */
 export interface ByteSpan {
@@ -8,89 +12,90 @@ export interface ByteSpan {
   end: number
 }
 
-/** A step into a value: a dictionary key (binary string) or a list index. */
-export type SpanPathStep = string | number
-
 /**
- * The span of the value reached by following `path` from the value at the start of `bytes`,
- * e.g. `spanOf(torrent, ['info'])`. Throws `BencodeDecodeError` (`NOT_FOUND`) if the path is absent.
+ * The span of the value reached by following `path` from the value that makes up `bytes`, e.g.
+ * `spanOf(torrent, ['info'])`. The whole input is checked exactly as `decode` with the same options
+ * checks it (pass the options you decode with), so a span is only ever returned for input `decode`
+ * accepts, and `decode(bytes.subarray(start, end))` is the value `decode` gives at `path`. A duplicate
+ * key (lenient mode) resolves to its first occurrence, as in `decode`. Throws `BencodeDecodeError`,
+ * with code `NOT_FOUND` if the input is valid but the path is absent.
  */
-export function spanOf(bytes: Uint8Array, path: readonly SpanPathStep[], maxDepth = 256): ByteSpan {
-  let start = 0
-  for (const step of path) {
-    start = childStart(bytes, start, step, maxDepth)
+export function spanOf(
+  bytes: Uint8Array,
+  path: readonly SpanPathStep[],
+  options: DecodeOptions = {},
+): ByteSpan {
+  const search = new Search(new Decoder(bytes, options), path)
+  let span: ByteSpan | undefined
+  try {
+    span = search.find(0, 0)
+  } catch (error) {
+    throw search.decoder.failure(error)
   }
-  return { start, end: skipValue(bytes, start, 0, maxDepth) }
+  search.decoder.end()
+  // Reported only now: malformed input after a missing step is the better error.
+  if (search.missing !== undefined) throw search.missing
+  return span!
 }
 
-function childStart(bytes: Uint8Array, at: number, step: SpanPathStep, maxDepth: number): number {
-  const kind = byteAt(bytes, at)
-  if (typeof step === 'number') {
-    if (kind !== 0x6c) throw notFound(at, `index ${step}: not a list`)
-    let pos = at + 1
-    for (let index = 0; byteAt(bytes, pos) !== 0x65; index++) {
-      if (index === step) return pos
-      pos = skipValue(bytes, pos, 1, maxDepth)
-    }
-    throw notFound(at, `index ${step}: list is shorter`)
-  }
-  if (kind !== 0x64) throw notFound(at, `key ${JSON.stringify(step)}: not a dictionary`)
-  let pos = at + 1
-  while (byteAt(bytes, pos) !== 0x65) {
-    const [keyStart, keyEnd] = stringBounds(bytes, pos)
-    pos = keyEnd
-    if (keyEquals(bytes, keyStart, keyEnd, step)) return pos
-    pos = skipValue(bytes, pos, 1, maxDepth)
-  }
-  throw notFound(at, `key ${JSON.stringify(step)}: not in dictionary`)
-}
+class Search {
+  /** Why the path was not found, reported once the whole input has been checked. */
+  missing: BencodeDecodeError | undefined
 
-function skipValue(bytes: Uint8Array, pos: number, depth: number, maxDepth: number): number {
-  const byte = byteAt(bytes, pos)
-  if (byte === 0x69) {
-    let end = pos + 1
-    while (byteAt(bytes, end) !== 0x65) end++
-    return end + 1
-  }
-  if (byte >= 0x30 && byte <= 0x39) return stringBounds(bytes, pos)[1]
-  if (byte === 0x6c || byte === 0x64) {
-    if (depth + 1 > maxDepth) {
-      throw new BencodeDecodeError('DEPTH_EXCEEDED', pos, `nesting deeper than ${maxDepth}`)
-    }
-    let inner = pos + 1
-    while (byteAt(bytes, inner) !== 0x65) {
-      if (byte === 0x64) inner = stringBounds(bytes, inner)[1]
-      inner = skipValue(bytes, inner, depth + 1, maxDepth)
-    }
-    return inner + 1
-  }
-  throw new BencodeDecodeError(
-    'UNEXPECTED_BYTE',
-    pos,
-    `unexpected byte 0x${byte.toString(16)}, expected a value`,
-  )
-}
+  constructor(
+    readonly decoder: Decoder,
+    private readonly path: readonly SpanPathStep[],
+  ) {}
 
-/** Payload start and end of the byte string at `pos`. */
-function stringBounds(bytes: Uint8Array, pos: number): [number, number] {
-  let length = 0
-  let at = pos
-  while (true) {
-    const byte = byteAt(bytes, at)
-    if (byte === 0x3a) break
-    if (byte < 0x30 || byte > 0x39) {
-      throw new BencodeDecodeError('INVALID_LENGTH', at, 'expected a byte string')
+  /**
+   * Checks the value at the decoder's position like `skip`, and returns the span of the value that
+   * `path[index..]` leads to inside it (undefined, with `missing` set, when there is none).
+   */
+  find(index: number, depth: number): ByteSpan | undefined {
+    const decoder = this.decoder
+    const start = decoder.pos
+    if (index === this.path.length) {
+      decoder.skip(depth)
+      return { start, end: decoder.pos }
     }
-    length = length * 10 + (byte - 0x30)
-    if (length > bytes.length)
-      throw new BencodeDecodeError('UNEXPECTED_END', pos, 'string length exceeds the input')
-    at++
+    const step = this.path[index]!
+    const kind = decoder.peek()
+    const wanted = typeof step === 'number' ? L : D
+    if (kind !== wanted) {
+      decoder.skip(depth)
+      this.notFound(start, `${describe(step)}: not a ${wanted === L ? 'list' : 'dictionary'}`)
+      return undefined
+    }
+    decoder.enter(depth)
+    let found: ByteSpan | undefined
+    let matched = false
+    let keyStart = -1
+    let keyEnd = -1
+    for (let position = 0; decoder.peek() !== E; position++) {
+      let isStep: boolean
+      if (kind === D) {
+        keyStart = decoder.key(keyStart, keyEnd)
+        keyEnd = decoder.pos
+        isStep = !matched && keyEquals(decoder.bytes, keyStart, keyEnd, step as string)
+      } else {
+        isStep = position === step
+      }
+      if (isStep) {
+        matched = true
+        found = this.find(index + 1, depth + 1)
+      } else {
+        decoder.skip(depth + 1)
+      }
+    }
+    decoder.pos++
+    if (!matched)
+      this.notFound(start, `${describe(step)}: ${kind === L ? 'list is shorter' : 'not in dictionary'}`)
+    return found
   }
-  const start = at + 1
-  if (start + length > bytes.length) {
-    throw new BencodeDecodeError('UNEXPECTED_END', pos, 'string length exceeds the input')
+
+  private notFound(offset: number, message: string): void {
+    this.missing ??= new BencodeDecodeError('NOT_FOUND', offset, message)
   }
-  return [start, start + length]
 }
 
 function keyEquals(bytes: Uint8Array, start: number, end: number, key: string): boolean {
@@ -99,12 +104,6 @@ function keyEquals(bytes: Uint8Array, start: number, end: number, key: string): 
   return true
 }
 
-function byteAt(bytes: Uint8Array, pos: number): number {
-  const byte = bytes[pos]
-  if (byte === undefined) throw new BencodeDecodeError('UNEXPECTED_END', pos, 'unexpected end of input')
-  return byte
-}
-
-function notFound(offset: number, message: string): BencodeDecodeError {
-  return new BencodeDecodeError('NOT_FOUND', offset, message)
+function describe(step: SpanPathStep): string {
+  return typeof step === 'number' ? `index ${step}` : `key ${JSON.stringify(step)}`
 }

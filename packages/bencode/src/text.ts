@@ -1,8 +1,10 @@
 // Conversions between bytes, UTF-8 text and binary-string dictionary keys.
+import { BencodeEncodeError } from './errors.js'
 import type { BencodeDict, BencodeValue } from './value.js'
 
-const utf8Decoder = new TextDecoder('utf-8')
-const strictUtf8Decoder = new TextDecoder('utf-8', { fatal: true })
+// `ignoreBOM` keeps a leading U+FEFF: by default TextDecoder silently drops it, losing three bytes.
+const utf8Decoder = new TextDecoder('utf-8', { ignoreBOM: true })
+const strictUtf8Decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
 const utf8Encoder = new TextEncoder()
 
 /** Reads a byte string as UTF-8 text (invalid sequences become U+FFFD). */
@@ -25,15 +27,20 @@ export function utf8ToBytes(text: string): Uint8Array {
 
 /** The binary-string key for raw bytes (one char per byte). */
 export function bytesToKey(bytes: Uint8Array): string {
-  // Short keys dominate real torrents; a plain loop beats TextDecoder's setup cost for them.
-  if (bytes.length <= 32) {
+  return binaryString(bytes, 0, bytes.length)
+}
+
+/** One char per byte of `bytes[start, end)`. Internal: the decoder calls it without a subarray. */
+export function binaryString(bytes: Uint8Array, start: number, end: number): string {
+  // Short keys dominate real torrents; a plain loop beats any call with setup cost for them.
+  if (end - start <= 64) {
     let key = ''
-    for (let i = 0; i < bytes.length; i++) key += String.fromCharCode(bytes[i]!)
+    for (let i = start; i < end; i++) key += String.fromCharCode(bytes[i]!)
     return key
   }
   let key = ''
-  for (let i = 0; i < bytes.length; i += 8192) {
-    key += String.fromCharCode.apply(null, bytes.subarray(i, i + 8192) as unknown as number[])
+  for (let i = start; i < end; i += 8192) {
+    key += String.fromCharCode.apply(null, bytes.subarray(i, Math.min(i + 8192, end)) as unknown as number[])
   }
   return key
 }
@@ -43,7 +50,12 @@ export function keyToBytes(key: string): Uint8Array {
   const bytes = new Uint8Array(key.length)
   for (let i = 0; i < key.length; i++) {
     const code = key.charCodeAt(i)
-    if (code > 0xff) throw new RangeError(`key has a character above U+00FF at ${i}; not a binary string`)
+    if (code > 0xff) {
+      throw new BencodeEncodeError(
+        '',
+        `key has a character above U+00FF at ${i}: not a binary string (use utf8Key())`,
+      )
+    }
     bytes[i] = code
   }
   return bytes
