@@ -2,7 +2,10 @@
 
 /** One file of the torrent, in the torrent's order. */
 export interface TorrentFile {
-  /** Sanitised path components (DESIGN §6), relative to the torrent root (`name` for multi-file). */
+  /**
+   * Sanitised path components (DESIGN §6), never colliding with another file's. Multi-file: relative
+   * to the directory `name`; single-file: `[name]`. Write to `join(dir, ...(multiFile ? [name] : []), ...path)`.
+   */
   path: string[]
   /** The components as the torrent spelled them (UTF-8 decoded), for display and diagnostics. */
   originalPath: string[]
