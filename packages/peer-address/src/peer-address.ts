@@ -24,7 +24,9 @@ export function decodeCompactPeers(
 ): PeerAddress[] {
   const size = ENTRY_SIZE[family]
   if (bytes.length % size !== 0 && (options.strict ?? true)) {
-    throw new PeerAddressError(`compact IPv${family} peer list length ${bytes.length} is not a multiple of ${size}`)
+    throw new PeerAddressError(
+      `compact IPv${family} peer list length ${bytes.length} is not a multiple of ${size}`,
+    )
   }
   const peers: PeerAddress[] = []
   for (let at = 0; at + size <= bytes.length; at += size) {
@@ -61,7 +63,9 @@ export function parsePeerAddress(text: string): PeerAddress {
   const host = match?.[1]
   const port = Number(match?.[2])
   if (host === undefined || isIP(host) === 0 || !Number.isInteger(port) || port < 1 || port > 65535) {
-    throw new PeerAddressError(`not a peer address (expected ip:port or [ipv6]:port): ${JSON.stringify(text)}`)
+    throw new PeerAddressError(
+      `not a peer address (expected ip:port or [ipv6]:port): ${JSON.stringify(text)}`,
+    )
   }
   return { host: isIP(host) === 6 ? formatIPv6(parseIPv6(host), 0) : host, port }
 }
