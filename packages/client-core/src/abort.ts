@@ -1,0 +1,26 @@
+// A per-request AbortSignal that fires on a timeout or when a parent signal aborts. Written out instead
+// of AbortSignal.any/timeout, which have leaked listeners in Node on long-lived parents.
+
+export interface RequestScope {
+  signal: AbortSignal
+  /** Clears the timer and detaches from the parent; call in `finally`. */
+  dispose(): void
+}
+
+export function requestScope(timeoutMs: number, parent?: AbortSignal): RequestScope {
+  const controller = new AbortController()
+  const timer = setTimeout(
+    () => controller.abort(new DOMException(`no answer within ${timeoutMs} ms`, 'TimeoutError')),
+    timeoutMs,
+  )
+  const onParentAbort = () => controller.abort(parent?.reason)
+  if (parent?.aborted) controller.abort(parent.reason)
+  else parent?.addEventListener('abort', onParentAbort, { once: true })
+  return {
+    signal: controller.signal,
+    dispose() {
+      clearTimeout(timer)
+      parent?.removeEventListener('abort', onParentAbort)
+    },
+  }
+}
