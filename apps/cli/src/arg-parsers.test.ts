@@ -1,0 +1,46 @@
+import { InvalidArgumentError } from 'commander'
+import { describe, expect, it } from 'vitest'
+import { collectTier, collectUrl, parseSize } from './arg-parsers.js'
+
+describe('parseSize', () => {
+  it.each([
+    ['262144', 262144],
+    ['16k', 16384],
+    ['256K', 262144],
+    ['256KiB', 262144],
+    ['256kb', 262144],
+    ['1M', 1048576],
+    ['4 MiB', 4194304],
+    ['1g', 1073741824],
+  ])('%s is %d bytes', (text, bytes) => {
+    expect(parseSize(text)).toBe(bytes)
+  })
+
+  it.each(['', 'abc', '1.5M', '-1', '1T', 'M', '99999999999999999999'])('rejects %j', (text) => {
+    expect(() => parseSize(text)).toThrow(InvalidArgumentError)
+  })
+})
+
+describe('collectTier', () => {
+  it('makes one tier per option and splits commas inside it', () => {
+    const first = collectTier('http://a/announce, http://b/announce')
+    expect(collectTier('udp://c:1', first)).toEqual([
+      ['http://a/announce', 'http://b/announce'],
+      ['udp://c:1'],
+    ])
+  })
+
+  it.each([',', 'not a url', 'http://a/announce,nope'])('rejects %j', (text) => {
+    expect(() => collectTier(text)).toThrow(InvalidArgumentError)
+  })
+})
+
+describe('collectUrl', () => {
+  it('keeps command-line order', () => {
+    expect(collectUrl('https://b/', collectUrl('https://a/'))).toEqual(['https://a/', 'https://b/'])
+  })
+
+  it('rejects a non-URL', () => {
+    expect(() => collectUrl('mirror')).toThrow(InvalidArgumentError)
+  })
+})

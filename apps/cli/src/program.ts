@@ -1,0 +1,51 @@
+// Builds the `bt` command line and runs it against injectable I/O, so tests drive every command in-process.
+import { Command, CommanderError } from 'commander'
+import { commands } from './commands/index.js'
+import type { CliIo, CommandContext } from './context.js'
+import { ExitCode, exitCodeFor, formatError } from './errors.js'
+import { version } from './version.js'
+
+const helpFooter = `
+Exit codes: 0 success, 1 failure (bad input, I/O or network error), 2 usage error, 130 interrupted.
+Set BT_DEBUG=1 to print stack traces with errors.
+Run 'bt <command> --help' for a command's options and output format.`
+
+export function createProgram(context: CommandContext): Command {
+  const { io } = context
+  const program = new Command('bt')
+    .description('A BitTorrent toolkit: inspect, create, download and seed torrents.')
+    .version(version, '-V, --version', 'print the version and exit')
+    .helpOption('-h, --help', 'show help')
+    .helpCommand('help [command]', 'show help for a command')
+    // Set before any subcommand is added: `.command()` copies these settings to each subcommand.
+    .exitOverride()
+    .configureOutput({
+      writeOut: io.stdout,
+      writeErr: io.stderr,
+      outputError: (message, write) => write(`bt: ${message.replace(/^error: /, '')}`),
+    })
+    .showHelpAfterError('(run with --help for usage)')
+    .addHelpText('after', helpFooter)
+  for (const register of commands) register(program, context)
+  return program
+}
+
+/** Runs one command line (without `node` and the script path) and resolves with its exit code. */
+export async function runCli(
+  argv: readonly string[],
+  io: CliIo,
+  options: { signal?: AbortSignal } = {},
+): Promise<ExitCode> {
+  const signal = options.signal ?? new AbortController().signal
+  const program = createProgram({ io, signal })
+  try {
+    await program.parseAsync(argv, { from: 'user' })
+    return ExitCode.ok
+  } catch (err) {
+    const code = exitCodeFor(err, signal)
+    // Commander already printed its own message (or the help/version text).
+    if (!(err instanceof CommanderError))
+      io.stderr(formatError(err, { debug: io.env.BT_DEBUG === '1', signal }))
+    return code
+  }
+}
