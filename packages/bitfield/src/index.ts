@@ -1,0 +1,2 @@
+export { Bitfield } from './bitfield.js'
+export { BitfieldError } from './errors.js'
