@@ -1,9 +1,6 @@
 export { describeWithTools, missingTools } from './external-tools.js'
+export { acceptsTcp, freeTcpAndUdpPort } from './ports.js'
 export { type StartedProcess, startProcess } from './processes.js'
+export { type PeerProgramInit, type RunningPeer, startAria2, startTransmission } from './seeders.js'
 export { withTempDir } from './temp-dir.js'
-export {
-  freeTcpAndUdpPort,
-  type LoopbackTracker,
-  startBittorrentTracker,
-  startOpentracker,
-} from './trackers.js'
+export { type LoopbackTracker, startBittorrentTracker, startOpentracker } from './trackers.js'

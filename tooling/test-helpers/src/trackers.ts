@@ -1,12 +1,12 @@
 /// <reference path="./bittorrent-tracker-server.d.ts" />
 // Real trackers on loopback for integration tests: bittorrent-tracker (npm) in process, and Debian's
 // opentracker as a child process (whitelist-only; see shared/INTEROP.md).
-import { createSocket } from 'node:dgram'
 import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises'
-import { type AddressInfo, connect, createServer } from 'node:net'
+import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import Server from 'bittorrent-tracker/server'
+import { acceptsTcp, freeTcpAndUdpPort } from './ports.js'
 import { startProcess } from './processes.js'
 
 export interface LoopbackTracker {
@@ -80,35 +80,4 @@ export async function startOpentracker(infoHashes: readonly string[]): Promise<L
     await new Promise((resolve) => setTimeout(resolve, 50))
   }
   return { httpUrl: `http://127.0.0.1:${port}/announce`, udpUrl: `udp://127.0.0.1:${port}`, close }
-}
-
-/** A port free for both TCP and UDP on 127.0.0.1 right now (opentracker wants both). */
-export async function freeTcpAndUdpPort(): Promise<number> {
-  for (let attempt = 0; attempt < 20; attempt++) {
-    const tcp = createServer()
-    const port = await new Promise<number>((resolve, reject) => {
-      tcp.once('error', reject)
-      tcp.listen(0, '127.0.0.1', () => resolve((tcp.address() as AddressInfo).port))
-    })
-    const udp = createSocket('udp4')
-    const udpFree = await new Promise<boolean>((resolve) => {
-      udp.once('error', () => resolve(false))
-      udp.bind(port, '127.0.0.1', () => resolve(true))
-    })
-    udp.close()
-    await new Promise((resolve) => tcp.close(resolve))
-    if (udpFree) return port
-  }
-  throw new Error('no port free for both TCP and UDP')
-}
-
-function acceptsTcp(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect(port, '127.0.0.1')
-    socket.once('connect', () => {
-      socket.destroy()
-      resolve(true)
-    })
-    socket.once('error', () => resolve(false))
-  })
 }
