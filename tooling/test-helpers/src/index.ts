@@ -1,4 +1,12 @@
+export {
+  type ContentFileSpec,
+  compareContent,
+  listFiles,
+  pseudoRandomBytes,
+  writeContentTree,
+} from './content.js'
 export { describeWithTools, missingTools } from './external-tools.js'
+export { type LibtorrentSeeder, makeTorrentWithLibtorrent, startLibtorrentSeeder } from './libtorrent.js'
 export { acceptsTcp, freeTcpAndUdpPort } from './ports.js'
 export { type StartedProcess, startProcess } from './processes.js'
 export { type PeerProgramInit, type RunningPeer, startAria2, startTransmission } from './seeders.js'
