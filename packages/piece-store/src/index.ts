@@ -1,0 +1,17 @@
+export type { ContentLocation } from './content-files.js'
+export {
+  PieceHashMismatchError,
+  PieceMissingError,
+  StorageError,
+  type StorageErrorCode,
+  StoreClosedError,
+} from './errors.js'
+export { createFileStore, type FileStore, type FileStoreInit, type OpenOptions } from './file-store.js'
+export { createMemoryStore, type MemoryStoreInit } from './memory-store.js'
+export type {
+  AbortOptions,
+  PieceStore,
+  RecheckOptions,
+  RecheckProgress,
+  WritePieceOptions,
+} from './types.js'

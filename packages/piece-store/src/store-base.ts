@@ -1,0 +1,266 @@
+// What every store shares: argument checks, hash verification, backpressure accounting, one operation
+// per piece at a time, recheck bookkeeping and the close protocol. Subclasses only move bytes.
+import { Bitfield } from '@bt/bitfield'
+import type { Metainfo } from '@bt/metainfo'
+import { PieceHashMismatchError, PieceMissingError, StoreClosedError } from './errors.js'
+import { equalBytes, sha1, toHex } from './piece-hash.js'
+import type { AbortOptions, PieceStore, RecheckOptions, WritePieceOptions } from './types.js'
+
+export const DEFAULT_HIGH_WATER_MARK = 64 * 1024 * 1024
+
+export interface CheckAllOptions {
+  signal: AbortSignal
+  onProgress: RecheckOptions['onProgress']
+  workers: number | undefined
+}
+
+export abstract class StoreBase implements PieceStore {
+  readonly have: Bitfield
+  readonly highWaterMark: number
+  /** Aborted when the store closes, so long operations (rechecks) stop. */
+  protected readonly closeController = new AbortController()
+  private pending = 0
+  private readonly drainWaiters = new Set<() => void>()
+  private readonly operations = new Set<Promise<unknown>>()
+  /** The settled tail of the operations queued on each busy piece. */
+  private readonly pieceLocks = new Map<number, Promise<unknown>>()
+  private touchedDuringRecheck: Set<number> | undefined
+  private recheckQueue: Promise<unknown> = Promise.resolve()
+  private closing: Promise<void> | undefined
+
+  constructor(
+    protected readonly meta: Metainfo,
+    highWaterMark = DEFAULT_HIGH_WATER_MARK,
+  ) {
+    if (!(highWaterMark > 0))
+      throw new RangeError(`piece-store: highWaterMark must be positive, got ${highWaterMark}`)
+    this.have = new Bitfield(meta.pieceCount)
+    this.highWaterMark = highWaterMark
+  }
+
+  /** Writes the piece's bytes (already checked against its hash unless the caller vouched for them). */
+  protected abstract storePiece(index: number, data: Uint8Array): Promise<void>
+  /** Reads a range of a complete piece; failures are errors, never short data. */
+  protected abstract readRange(index: number, begin: number, length: number): Promise<Uint8Array>
+  /** Fills `target` with what is stored for the piece; `false` when it is not there to hash. */
+  protected abstract readStored(index: number, target: Uint8Array): Promise<boolean>
+  /** Which pieces hash right, judged from storage alone. */
+  protected abstract checkAll(options: CheckAllOptions): Promise<Bitfield>
+  protected abstract persist(): Promise<void>
+  /** Called once by `close`, after every operation has settled. */
+  protected abstract release(): Promise<void>
+  /** Called after a bit of `have` flips. */
+  protected completionChanged(_index: number, _complete: boolean): void {}
+
+  get pendingBytes(): number {
+    return this.pending
+  }
+
+  async drained(options: AbortOptions = {}): Promise<void> {
+    const { signal } = options
+    signal?.throwIfAborted()
+    if (this.pending < this.highWaterMark) return
+    await new Promise<void>((resolve, reject) => {
+      const onAbort = () => {
+        cleanup()
+        reject(signal?.reason)
+      }
+      const onDrain = () => {
+        cleanup()
+        resolve()
+      }
+      const cleanup = () => {
+        this.drainWaiters.delete(onDrain)
+        signal?.removeEventListener('abort', onAbort)
+      }
+      this.drainWaiters.add(onDrain)
+      signal?.addEventListener('abort', onAbort, { once: true })
+    })
+  }
+
+  async writePiece(index: number, data: Uint8Array, options: WritePieceOptions = {}): Promise<void> {
+    this.checkOpen()
+    options.signal?.throwIfAborted()
+    this.checkIndex(index)
+    const length = this.meta.layout.pieceLengthAt(index)
+    if (data.length !== length) {
+      throw new RangeError(`piece-store: piece ${index} is ${length} bytes, got ${data.length}`)
+    }
+    this.pending += length
+    try {
+      await this.track(
+        this.withPieceLock(index, async () => {
+          if (this.have.has(index)) return
+          if (options.verified !== true) {
+            const digest = sha1(data)
+            const expected = this.meta.pieceHash(index)
+            if (!equalBytes(digest, expected)) {
+              throw new PieceHashMismatchError(index, toHex(expected), toHex(digest))
+            }
+          }
+          options.signal?.throwIfAborted()
+          await this.storePiece(index, data)
+          this.touchedDuringRecheck?.add(index)
+          this.setComplete(index, true)
+        }),
+      )
+    } finally {
+      this.pending -= length
+      if (this.pending < this.highWaterMark) for (const onDrain of [...this.drainWaiters]) onDrain()
+    }
+  }
+
+  async readBlock(
+    index: number,
+    begin: number,
+    length: number,
+    options: AbortOptions = {},
+  ): Promise<Uint8Array> {
+    this.checkOpen()
+    options.signal?.throwIfAborted()
+    this.checkIndex(index)
+    const pieceLength = this.meta.layout.pieceLengthAt(index)
+    if (
+      !Number.isInteger(begin) ||
+      !Number.isInteger(length) ||
+      begin < 0 ||
+      length <= 0 ||
+      begin + length > pieceLength
+    ) {
+      throw new RangeError(
+        `piece-store: block [${begin}, ${begin + length}) is empty or outside piece ${index} (${pieceLength} bytes)`,
+      )
+    }
+    if (!this.have.has(index)) throw new PieceMissingError(index)
+    return this.track(this.readRange(index, begin, length))
+  }
+
+  async readPiece(index: number, options: AbortOptions = {}): Promise<Uint8Array> {
+    this.checkIndex(index)
+    return this.readBlock(index, 0, this.meta.layout.pieceLengthAt(index), options)
+  }
+
+  async verifyPiece(index: number, options: AbortOptions = {}): Promise<boolean> {
+    this.checkOpen()
+    options.signal?.throwIfAborted()
+    this.checkIndex(index)
+    return this.track(
+      this.withPieceLock(index, async () => {
+        const target = new Uint8Array(this.meta.layout.pieceLengthAt(index))
+        const valid =
+          (await this.readStored(index, target)) && equalBytes(sha1(target), this.meta.pieceHash(index))
+        this.touchedDuringRecheck?.add(index)
+        this.setComplete(index, valid)
+        return valid
+      }),
+    )
+  }
+
+  async recheck(options: RecheckOptions = {}): Promise<Bitfield> {
+    this.checkOpen()
+    options.signal?.throwIfAborted()
+    const run = this.recheckQueue.then(() => this.runRecheck(options))
+    this.recheckQueue = run.catch(() => undefined)
+    return this.track(run)
+  }
+
+  async flush(options: AbortOptions = {}): Promise<void> {
+    this.checkOpen()
+    options.signal?.throwIfAborted()
+    return this.track(this.persist())
+  }
+
+  async close(options: AbortOptions = {}): Promise<void> {
+    options.signal?.throwIfAborted()
+    this.closing ??= this.shutdown()
+    return this.closing
+  }
+
+  protected get closed(): boolean {
+    return this.closing !== undefined
+  }
+
+  protected setComplete(index: number, complete: boolean): void {
+    const changed = complete ? this.have.set(index) : this.have.clear(index)
+    if (changed) this.completionChanged(index, complete)
+  }
+
+  private async runRecheck(options: RecheckOptions): Promise<Bitfield> {
+    this.checkOpen()
+    const link = linkSignals(options.signal, this.closeController.signal)
+    const touched = new Set<number>()
+    this.touchedDuringRecheck = touched
+    try {
+      const valid = await this.checkAll({
+        signal: link.signal,
+        onProgress: options.onProgress,
+        workers: options.workers,
+      })
+      for (let index = 0; index < this.meta.pieceCount; index++) {
+        if (!touched.has(index)) this.setComplete(index, valid.has(index))
+      }
+      return this.have.clone()
+    } finally {
+      this.touchedDuringRecheck = undefined
+      link.dispose()
+    }
+  }
+
+  private async shutdown(): Promise<void> {
+    this.closeController.abort(new StoreClosedError())
+    while (this.operations.size > 0) await Promise.allSettled([...this.operations])
+    await this.release()
+  }
+
+  private track<T>(operation: Promise<T>): Promise<T> {
+    this.operations.add(operation)
+    const forget = () => this.operations.delete(operation)
+    operation.then(forget, forget)
+    return operation
+  }
+
+  /** Runs `body` after every earlier operation on piece `index` has settled. */
+  private async withPieceLock<T>(index: number, body: () => Promise<T>): Promise<T> {
+    const previous = this.pieceLocks.get(index)
+    const current = previous === undefined ? body() : previous.then(body)
+    const tail = current.catch(() => undefined)
+    this.pieceLocks.set(index, tail)
+    try {
+      return await current
+    } finally {
+      if (this.pieceLocks.get(index) === tail) this.pieceLocks.delete(index)
+    }
+  }
+
+  private checkOpen(): void {
+    if (this.closing !== undefined) throw new StoreClosedError()
+  }
+
+  private checkIndex(index: number): void {
+    if (!Number.isInteger(index) || index < 0 || index >= this.meta.pieceCount) {
+      throw new RangeError(`piece-store: piece index ${index} is outside [0, ${this.meta.pieceCount})`)
+    }
+  }
+}
+
+/** One signal aborted by either input, without `AbortSignal.any` (which has leaked listeners in Node). */
+export function linkSignals(
+  outer: AbortSignal | undefined,
+  inner: AbortSignal,
+): { signal: AbortSignal; dispose(): void } {
+  if (outer === undefined) return { signal: inner, dispose() {} }
+  const controller = new AbortController()
+  const onOuter = () => controller.abort(outer.reason)
+  const onInner = () => controller.abort(inner.reason)
+  if (outer.aborted) onOuter()
+  else if (inner.aborted) onInner()
+  outer.addEventListener('abort', onOuter, { once: true })
+  inner.addEventListener('abort', onInner, { once: true })
+  return {
+    signal: controller.signal,
+    dispose() {
+      outer.removeEventListener('abort', onOuter)
+      inner.removeEventListener('abort', onInner)
+    },
+  }
+}
