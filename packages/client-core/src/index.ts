@@ -5,8 +5,30 @@ export {
   announceOnce,
   type TrackerStatus,
 } from './announcer.js'
+export {
+  BLOCK_SIZE,
+  blockCount,
+  blockLength,
+  isSnubbed,
+  type QueueDepthOptions,
+  queueDepth,
+  type SnubInput,
+} from './block-requests.js'
+export { type AddTorrentOptions, Client, type ClientInit, createClient } from './client.js'
 export { AllTrackersFailedError, type TrackerFailure, UnsupportedTrackerError } from './errors.js'
 export { generatePeerId, PEER_ID_PREFIX } from './peer-id.js'
+export { type PeerCandidate, PeerList, type PeerListInit, type PeerSource } from './peer-list.js'
+export {
+  type Block,
+  type BlockReceipt,
+  filePiecePriorities,
+  MAX_PRIORITY,
+  type PickPeer,
+  PiecePicker,
+  type PiecePickerInit,
+} from './piece-picker.js'
+export { RateMeter, type RateMeterInit } from './rate.js'
+export { Torrent, type TorrentEvents, type TorrentInit, type TorrentProgress } from './torrent.js'
 export { type BackoffOptions, trackerRetryDelayMs } from './tracker-backoff.js'
 export {
   type AnnounceEvent,

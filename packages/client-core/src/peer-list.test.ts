@@ -59,4 +59,15 @@ describe('PeerList', () => {
     list.add(b, 'tracker')
     expect(list.takeForDialling(1, 10).map((p) => p.key)).toEqual(['127.0.0.1:1002'])
   })
+
+  it('lets peers left on good terms be dialled again at once after a pause', () => {
+    const list = new PeerList({ retryDelayMs: 10_000 })
+    list.add(a, 'tracker')
+    list.add(b, 'tracker')
+    list.takeForDialling(2, 0)
+    list.disconnected('127.0.0.1:1001', false, 0)
+    list.disconnected('127.0.0.1:1002', true, 0)
+    list.forgiveCleanDisconnects()
+    expect(list.takeForDialling(2, 1).map((p) => p.key)).toEqual(['127.0.0.1:1001'])
+  })
 })

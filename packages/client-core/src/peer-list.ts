@@ -127,6 +127,11 @@ export class PeerList {
       now + Math.min(this.init.maxRetryDelayMs, this.init.retryDelayMs * 2 ** (peer.failures - 1))
   }
 
+  /** Peers we left on good terms (a pause) may be dialled again right away. */
+  forgiveCleanDisconnects(): void {
+    for (const peer of this.peers.values()) if (peer.state === 'idle' && peer.failures === 0) peer.retryAt = 0
+  }
+
   /** Keeps the peer out for the rest of the session (it stays listed so it is not re-added). */
   ban(key: string): void {
     const peer = this.peers.get(key)

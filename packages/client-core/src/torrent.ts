@@ -1,0 +1,568 @@
+// One torrent being downloaded: peers from trackers and callers are dialled (a bounded number at a
+// time), the picker decides which blocks each peer is asked for, complete pieces are verified and
+// written by the piece store, and lying peers are found out and banned (DESIGN §2).
+
+import { createHash } from 'node:crypto'
+import { EventEmitter } from 'node:events'
+import { Bitfield } from '@bt/bitfield'
+import type { Metainfo } from '@bt/metainfo'
+import type { PeerAddress } from '@bt/peer-address'
+import { connectPeer, type PeerConnection, type PeerMessage } from '@bt/peer-wire'
+import type { PieceStore } from '@bt/piece-store'
+import { Announcer } from './announcer.js'
+import { BLOCK_SIZE, isSnubbed, queueDepth } from './block-requests.js'
+import type { AllTrackersFailedError } from './errors.js'
+import { PeerList } from './peer-list.js'
+import { type Block, PiecePicker } from './piece-picker.js'
+import { RateMeter } from './rate.js'
+import type { TrackerTransport } from './tracker-transport.js'
+
+export interface TorrentInit {
+  meta: Metainfo
+  store: PieceStore
+  peerId: Uint8Array
+  /** The port announced to trackers (where we accept peers). */
+  port: number
+  /** Tracker transport shared by the client's torrents; without it, trackers are not contacted. */
+  transport?: TrackerTransport
+  /** Peers to dial besides what trackers return. */
+  peers?: readonly PeerAddress[]
+  /** Connected peers at most. Default 50. */
+  maxConnections?: number
+  /** Download only this piece (`bt download_piece`). */
+  onlyPiece?: number
+  /** Per-piece priorities (0 skips the piece); see `filePiecePriorities`. */
+  piecePriorities?: ArrayLike<number>
+  /** Keep connections and trackers after completion (seeding). Default false: `done` stops the torrent. */
+  seed?: boolean
+  /** A request unanswered this long is given to another peer. Default 30 s. */
+  requestTimeoutMs?: number
+  connectTimeoutMs?: number
+  handshakeTimeoutMs?: number
+  /** Shared by the torrents of a client: connections across all of them at most. */
+  connectionBudget?: ConnectionBudget
+  /** Re-announce floor (tests shrink it). Default 30 s. */
+  minAnnounceIntervalMs?: number
+  /** Peer list back-off base (tests shrink it). Default 10 s. */
+  peerRetryDelayMs?: number
+}
+
+/** A client-wide cap on connections, shared by its torrents. */
+export interface ConnectionBudget {
+  readonly max: number
+  used: number
+}
+
+export interface TorrentProgress {
+  /** Bytes of verified pieces we have, of the wanted ones. */
+  verifiedBytes: number
+  /** Bytes wanted in all (the whole torrent, or the selected files/piece). */
+  wantedBytes: number
+  piecesVerified: number
+  piecesWanted: number
+  /** Payload bytes received from peers this session (including discarded ones). */
+  downloadedBytes: number
+  uploadedBytes: number
+  /** Bytes per second over the last few seconds. */
+  downloadRate: number
+  uploadRate: number
+  peers: number
+  knownPeers: number
+}
+
+export interface TorrentEvents {
+  progress: [TorrentProgress]
+  /** A piece passed its hash check and is on disk. */
+  piece: [index: number]
+  done: []
+  /** A failure the torrent survives (a tracker down, a peer banned): for logs. */
+  warning: [message: string, cause?: Error]
+  /** A failure that stops the torrent (storage). Verified pieces stay on disk and in the resume data. */
+  error: [Error]
+}
+
+const TICK_MS = 1000
+/** Hash failures shared with other peers before a peer is banned (a sole contributor is banned at once). */
+const MAX_SHARED_HASH_FAILURES = 3
+
+/** Per-connection state: the picker's key for the peer. */
+interface PeerSession {
+  readonly key: string
+  readonly conn: PeerConnection
+  readonly rate: RateMeter
+  hasAll: boolean
+  lastBlockAt: number
+  hashFailures: number
+}
+
+/** A piece whose blocks are arriving: its buffer and who sent each block (for smart banning). */
+interface PieceBuffer {
+  readonly data: Uint8Array
+  readonly senders: (PeerSession | undefined)[]
+}
+
+export class Torrent extends EventEmitter<TorrentEvents> {
+  readonly meta: Metainfo
+  readonly store: PieceStore
+  /** Resolves when every wanted piece is verified; rejects on a storage failure or `stop()` first. */
+  readonly done: Promise<void>
+
+  private readonly init: TorrentInit
+  private readonly picker: PiecePicker<PeerSession>
+  private readonly peerList: PeerList
+  private readonly sessions = new Map<string, PeerSession>()
+  private readonly buffers = new Map<number, PieceBuffer>()
+  /** Per failed piece and block: what each sender sent, to compare with the good data later. */
+  private readonly suspects = new Map<number, Map<PeerSession, Map<number, string>>>()
+  private readonly downloaded = new RateMeter()
+  private readonly uploaded = new RateMeter()
+  private readonly stopController = new AbortController()
+  private readonly announcer: Announcer | undefined
+  private connecting = 0
+  private timer: NodeJS.Timeout | undefined
+  private started = false
+  private finished = false
+  private pausedForDisk = false
+  private paused = false
+  private resolveDone!: () => void
+  private rejectDone!: (error: Error) => void
+
+  constructor(init: TorrentInit) {
+    super()
+    this.init = init
+    this.meta = init.meta
+    this.store = init.store
+    this.done = new Promise((resolve, reject) => {
+      this.resolveDone = resolve
+      this.rejectDone = reject
+    })
+    // Callers that only listen to events must not see an unhandled rejection.
+    this.done.catch(() => {})
+    this.picker = new PiecePicker<PeerSession>({ layout: init.meta.layout, have: init.store.have })
+    if (init.onlyPiece !== undefined) this.picker.only(init.onlyPiece)
+    else if (init.piecePriorities) this.picker.setPiecePriorities(init.piecePriorities)
+    this.peerList = new PeerList({ retryDelayMs: init.peerRetryDelayMs ?? 10_000 })
+    for (const peer of init.peers ?? []) this.peerList.add(peer, 'manual')
+    if (init.transport && init.meta.announceList.length > 0) {
+      this.announcer = new Announcer({
+        tiers: init.meta.announceList,
+        infoHash: init.meta.infoHashBytes,
+        peerId: init.peerId,
+        port: init.port,
+        stats: () => this.announceStats(),
+        transport: init.transport,
+        ...(init.minAnnounceIntervalMs !== undefined
+          ? { minAnnounceIntervalMs: init.minAnnounceIntervalMs }
+          : {}),
+      })
+      this.announcer.on('peers', (peers) => this.addPeers(peers, 'tracker'))
+      this.announcer.on('tracker-error', ({ url, error }) =>
+        this.emit('warning', `tracker ${url}: ${error.message}`, error),
+      )
+      this.announcer.on('all-failed', (error: AllTrackersFailedError) =>
+        this.emit('warning', error.message, error),
+      )
+    }
+  }
+
+  /** Starts announcing and connecting. Pieces already in the store count as done. */
+  start(): void {
+    if (this.started) return
+    this.started = true
+    if (this.picker.done) {
+      queueMicrotask(() => this.complete())
+      if (!this.init.seed) return
+    }
+    this.announcer?.start()
+    this.timer = setInterval(() => this.tick(), TICK_MS)
+    this.dial()
+  }
+
+  /** Adds peers to dial (from any source); returns how many were new. */
+  addPeers(peers: readonly PeerAddress[], source: 'tracker' | 'pex' | 'manual' = 'manual'): number {
+    let added = 0
+    for (const peer of peers) {
+      const before = this.peerList.size
+      this.peerList.add(peer, source)
+      if (this.peerList.size > before) added++
+    }
+    if (added > 0 && this.started && !this.stopController.signal.aborted) this.dial()
+    return added
+  }
+
+  /** Stops transferring: every connection is closed and nobody is dialled until `resume()`. */
+  pause(): void {
+    if (this.paused || this.stopController.signal.aborted) return
+    this.paused = true
+    for (const session of this.sessions.values()) session.conn.close()
+  }
+
+  resume(): void {
+    if (!this.paused || this.stopController.signal.aborted) return
+    this.paused = false
+    this.peerList.forgiveCleanDisconnects()
+    this.dial()
+  }
+
+  get isPaused(): boolean {
+    return this.paused
+  }
+
+  progress(): TorrentProgress {
+    const now = Date.now()
+    const layout = this.meta.layout
+    let verifiedBytes = 0
+    let wantedBytes = 0
+    let piecesVerified = 0
+    let piecesWanted = 0
+    for (let index = 0; index < layout.pieceCount; index++) {
+      if (this.picker.piecePriority(index) === 0) continue
+      const length = layout.pieceLengthAt(index)
+      piecesWanted++
+      wantedBytes += length
+      if (this.picker.hasPiece(index)) {
+        piecesVerified++
+        verifiedBytes += length
+      }
+    }
+    return {
+      verifiedBytes,
+      wantedBytes,
+      piecesVerified,
+      piecesWanted,
+      downloadedBytes: this.downloaded.total,
+      uploadedBytes: this.uploaded.total,
+      downloadRate: this.downloaded.rate(now),
+      uploadRate: this.uploaded.rate(now),
+      peers: this.sessions.size,
+      knownPeers: this.peerList.size,
+    }
+  }
+
+  /**
+   * Stops: closes every connection, tells the trackers (`stopped`), flushes the resume data and closes
+   * the store. `done` rejects if the download was not finished.
+   */
+  async stop(): Promise<void> {
+    if (this.stopController.signal.aborted) return
+    this.stopController.abort(new Error('torrent stopped'))
+    clearInterval(this.timer)
+    for (const session of this.sessions.values()) session.conn.close()
+    if (!this.finished) this.rejectDone(new Error('client-core: torrent stopped before it finished'))
+    await this.announcer?.stop()
+    await this.store.close()
+  }
+
+  // Connections.
+
+  private dial(): void {
+    if (this.finished || this.paused || this.stopController.signal.aborted) return
+    const max = this.init.maxConnections ?? 50
+    const budget = this.init.connectionBudget
+    const slots = Math.min(
+      max - this.sessions.size - this.connecting,
+      budget ? budget.max - budget.used : Number.POSITIVE_INFINITY,
+    )
+    if (slots <= 0) return
+    for (const candidate of this.peerList.takeForDialling(slots, Date.now())) {
+      this.connecting++
+      if (budget) budget.used++
+      connectPeer(
+        candidate.address,
+        { infoHash: this.meta.infoHashBytes, peerId: this.init.peerId, pieceCount: this.meta.pieceCount },
+        {
+          signal: this.stopController.signal,
+          connectTimeoutMs: this.init.connectTimeoutMs ?? 10_000,
+          handshakeTimeoutMs: this.init.handshakeTimeoutMs ?? 10_000,
+        },
+      ).then(
+        (conn) => {
+          this.connecting--
+          this.opened(candidate.key, conn)
+        },
+        (error: Error) => {
+          this.connecting--
+          if (budget) budget.used--
+          if (error.name === 'HandshakeError' && 'reason' in error && error.reason === 'self') {
+            this.peerList.addSelf(candidate.address)
+          } else {
+            this.peerList.disconnected(candidate.key, true, Date.now())
+          }
+        },
+      )
+    }
+  }
+
+  private opened(key: string, conn: PeerConnection): void {
+    if (this.stopController.signal.aborted || this.finished || this.paused || this.peerList.isBanned(key)) {
+      if (this.init.connectionBudget) this.init.connectionBudget.used--
+      conn.close()
+      this.peerList.disconnected(key, false, Date.now())
+      return
+    }
+    this.peerList.connected(key)
+    const session: PeerSession = {
+      key,
+      conn,
+      rate: new RateMeter(),
+      hasAll: false,
+      lastBlockAt: Date.now(),
+      hashFailures: 0,
+    }
+    this.sessions.set(key, session)
+    conn.on('message', (message) => this.onMessage(session, message))
+    conn.once('close', (reason) => this.closed(session, reason))
+    this.sendOurPieces(conn)
+    if (this.pausedForDisk) conn.pause()
+  }
+
+  private sendOurPieces(conn: PeerConnection): void {
+    const have = this.store.have
+    if (conn.negotiated.fast && have.empty) conn.haveNone()
+    else if (conn.negotiated.fast && have.complete) conn.haveAll()
+    else if (!have.empty) conn.bitfield(have)
+  }
+
+  private closed(session: PeerSession, reason: Error | undefined): void {
+    this.sessions.delete(session.key)
+    if (this.init.connectionBudget) this.init.connectionBudget.used--
+    this.picker.peerGone(session)
+    const had = session.hasAll ? 'all' : session.conn.peerPieces
+    if (had) this.picker.peerLost(had)
+    this.peerList.disconnected(session.key, reason !== undefined, Date.now())
+    if (reason && !this.stopController.signal.aborted) {
+      this.emit('warning', `peer ${session.key} disconnected: ${reason.message}`, reason)
+    }
+    // Blocks it held went back to the pool: give them to the others, and find a replacement peer.
+    for (const other of this.sessions.values()) this.fillRequests(other)
+    this.dial()
+  }
+
+  private onMessage(session: PeerSession, message: PeerMessage): void {
+    switch (message.type) {
+      case 'piece':
+        this.onBlock(session, message.index, message.begin, message.block)
+        return
+      case 'have':
+        this.picker.peerHas(message.index)
+        this.updateInterest(session)
+        return
+      case 'bitfield':
+        if (session.conn.peerPieces) this.picker.peerHasBitfield(session.conn.peerPieces)
+        this.updateInterest(session)
+        return
+      case 'have-all':
+        session.hasAll = true
+        this.picker.peerHasAll()
+        this.updateInterest(session)
+        return
+      case 'have-none':
+        this.updateInterest(session)
+        return
+      case 'unchoke':
+        this.fillRequests(session)
+        return
+      case 'choke':
+        // Without the fast extension a choke discards our pending requests (BEP 3); with it, the peer
+        // rejects each one explicitly.
+        if (!session.conn.negotiated.fast) this.picker.expireRequests(session, Number.POSITIVE_INFINITY)
+        return
+      case 'reject':
+        this.picker.requestFailed(session, message)
+        this.fillRequests(session)
+        return
+      case 'request':
+        // Uploading is not implemented yet: say no where the protocol lets us.
+        if (session.conn.negotiated.fast) session.conn.reject(message.index, message.begin, message.length)
+        return
+      default:
+        return
+    }
+  }
+
+  private updateInterest(session: PeerSession): void {
+    const conn = session.conn
+    const interesting =
+      !this.finished && this.picker.interesting(session.hasAll ? 'all' : (conn.peerPieces ?? new Bitfield(0)))
+    if (interesting && !conn.amInterested) conn.interested()
+    else if (!interesting && conn.amInterested) conn.notInterested()
+    if (interesting) this.fillRequests(session)
+  }
+
+  /** Tops the peer's request queue up to what its measured rate can keep busy. */
+  private fillRequests(session: PeerSession): void {
+    const conn = session.conn
+    if (conn.closed || conn.peerChoking || !conn.amInterested || this.finished) return
+    const now = Date.now()
+    const snubbed = isSnubbed({
+      now,
+      lastBlockAt: session.lastBlockAt,
+      oldestRequestAt: this.picker.oldestRequestAt(session),
+    })
+    const reqq = conn.extendedHandshake?.reqq
+    const depth = snubbed ? 1 : queueDepth(session.rate.rate(now), reqq ? { max: Math.min(500, reqq) } : {})
+    const count = depth - this.picker.outstanding(session)
+    // Refill in batches (a quarter of the queue at least): one write of many requests instead of a
+    // syscall per block received.
+    if (count <= 0 || count < depth >> 2) return
+    const has = session.hasAll ? 'all' : conn.peerPieces
+    if (!has) return
+    const blocks = this.picker.pick({ id: session, has }, count, now)
+    if (blocks.length === 0) return
+    conn.cork()
+    for (const block of blocks) conn.request(block.index, block.begin, block.length)
+    conn.uncork()
+  }
+
+  // Blocks and pieces.
+
+  private onBlock(session: PeerSession, index: number, begin: number, block: Uint8Array): void {
+    const now = Date.now()
+    session.rate.add(block.length, now)
+    this.downloaded.add(block.length, now)
+    const receipt = this.picker.blockReceived(session, { index, begin, length: block.length })
+    if (receipt.accepted) {
+      session.lastBlockAt = now
+      let buffer = this.buffers.get(index)
+      if (!buffer) {
+        const length = this.meta.layout.pieceLengthAt(index)
+        buffer = { data: new Uint8Array(length), senders: new Array(Math.ceil(length / BLOCK_SIZE)) }
+        this.buffers.set(index, buffer)
+      }
+      buffer.data.set(block, begin)
+      buffer.senders[begin / BLOCK_SIZE] = session
+      for (const other of receipt.cancel) other.conn.cancel(index, begin, block.length)
+      if (receipt.pieceComplete) void this.pieceComplete(index)
+    }
+    this.fillRequests(session)
+  }
+
+  private async pieceComplete(index: number): Promise<void> {
+    const buffer = this.buffers.get(index)
+    if (!buffer) return
+    this.buffers.delete(index)
+    this.throttleForDisk()
+    try {
+      await this.store.writePiece(index, buffer.data, { signal: this.stopController.signal })
+    } catch (error) {
+      if (this.stopController.signal.aborted) return
+      if (error instanceof Error && error.name === 'PieceHashMismatchError') {
+        this.hashFailed(index, buffer)
+        return
+      }
+      this.fail(error instanceof Error ? error : new Error(String(error)))
+      return
+    }
+    this.picker.pieceVerified(index)
+    this.convictLiars(index, buffer.data)
+    for (const session of this.sessions.values()) session.conn.have(index)
+    this.emit('piece', index)
+    if (this.picker.done) this.complete()
+  }
+
+  /** Charges the senders of a piece that failed its hash; remembers what each sent (smart ban). */
+  private hashFailed(index: number, buffer: PieceBuffer): void {
+    const contributors = this.picker.pieceFailed(index)
+    const bySender = this.suspects.get(index) ?? new Map<PeerSession, Map<number, string>>()
+    buffer.senders.forEach((sender, blockIndex) => {
+      if (!sender) return
+      const begin = blockIndex * BLOCK_SIZE
+      const sent = bySender.get(sender) ?? new Map<number, string>()
+      sent.set(blockIndex, sha1(buffer.data.subarray(begin, begin + BLOCK_SIZE)))
+      bySender.set(sender, sent)
+    })
+    this.suspects.set(index, bySender)
+    this.emit(
+      'warning',
+      `piece ${index} failed its hash check (from ${contributors.map((s) => s.key).join(', ')})`,
+    )
+    for (const session of contributors) {
+      session.hashFailures += contributors.length === 1 ? MAX_SHARED_HASH_FAILURES : 1
+      if (session.hashFailures >= MAX_SHARED_HASH_FAILURES)
+        this.ban(session, 'sent data that failed hash checks')
+    }
+    for (const session of this.sessions.values()) this.fillRequests(session)
+  }
+
+  /** The piece is good now: whoever sent a block that differs from it lied. */
+  private convictLiars(index: number, good: Uint8Array): void {
+    const bySender = this.suspects.get(index)
+    if (!bySender) return
+    this.suspects.delete(index)
+    for (const [sender, blocks] of bySender) {
+      for (const [blockIndex, hash] of blocks) {
+        const begin = blockIndex * BLOCK_SIZE
+        if (sha1(good.subarray(begin, begin + BLOCK_SIZE)) !== hash) {
+          this.ban(sender, `sent a corrupt block of piece ${index}`)
+          break
+        }
+      }
+    }
+  }
+
+  private ban(session: PeerSession, why: string): void {
+    if (this.peerList.isBanned(session.key)) return
+    this.peerList.ban(session.key)
+    this.emit('warning', `banned peer ${session.key}: ${why}`)
+    session.conn.close(new Error(`banned: ${why}`))
+  }
+
+  /** Stops reading from peers while the store's write queue is full, so memory stays bounded. */
+  private throttleForDisk(): void {
+    if (this.pausedForDisk || this.store.pendingBytes < this.store.highWaterMark) return
+    this.pausedForDisk = true
+    for (const session of this.sessions.values()) session.conn.pause()
+    this.store.drained({ signal: this.stopController.signal }).then(
+      () => {
+        this.pausedForDisk = false
+        for (const session of this.sessions.values()) session.conn.resume()
+      },
+      () => {},
+    )
+  }
+
+  private complete(): void {
+    if (this.finished) return
+    this.finished = true
+    this.announcer?.completed()
+    for (const session of this.sessions.values()) {
+      if (session.conn.amInterested) session.conn.notInterested()
+    }
+    void this.store.flush().catch(() => {})
+    this.emit('progress', this.progress())
+    this.emit('done')
+    this.resolveDone()
+  }
+
+  private fail(error: Error): void {
+    // An 'error' event without a listener would throw; `done` carries the error either way.
+    if (this.listenerCount('error') > 0) this.emit('error', error)
+    this.rejectDone(error)
+    void this.stop().catch(() => {})
+  }
+
+  private tick(): void {
+    const now = Date.now()
+    const timeout = this.init.requestTimeoutMs ?? 30_000
+    for (const session of this.sessions.values()) {
+      const expired: Block[] = this.picker.expireRequests(session, now - timeout)
+      for (const block of expired) session.conn.cancel(block.index, block.begin, block.length)
+    }
+    for (const session of this.sessions.values()) this.fillRequests(session)
+    this.dial()
+    this.emit('progress', this.progress())
+  }
+
+  private announceStats(): { uploaded: number; downloaded: number; left: number } {
+    const { wantedBytes, verifiedBytes } = this.progress()
+    return {
+      uploaded: this.uploaded.total,
+      downloaded: this.downloaded.total,
+      left: wantedBytes - verifiedBytes,
+    }
+  }
+}
+
+function sha1(bytes: Uint8Array): string {
+  return createHash('sha1').update(bytes).digest('hex')
+}
