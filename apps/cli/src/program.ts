@@ -39,7 +39,7 @@ export async function runCli(
   const signal = options.signal ?? new AbortController().signal
   const program = createProgram({ io, signal })
   try {
-    await program.parseAsync(argv, { from: 'user' })
+    await program.parseAsync(withDownloadShorthand(program, argv), { from: 'user' })
     return ExitCode.ok
   } catch (err) {
     const code = exitCodeFor(err, signal)
@@ -48,4 +48,12 @@ export async function runCli(
       io.stderr(formatError(err, { debug: io.env.BT_DEBUG === '1', signal }))
     return code
   }
+}
+
+/** `bt <file.torrent> -d DIR` is short for `bt download <file.torrent> -d DIR`. */
+function withDownloadShorthand(program: Command, argv: readonly string[]): readonly string[] {
+  const first = argv[0]
+  if (first === undefined || !/\.torrent$/i.test(first)) return argv
+  const names = new Set(program.commands.flatMap((command) => [command.name(), ...command.aliases()]))
+  return names.has(first) ? argv : ['download', ...argv]
 }

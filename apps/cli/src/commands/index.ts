@@ -2,12 +2,20 @@
 import type { RegisterCommand } from '../context.js'
 import { registerCreate } from './create.js'
 import { registerDecode } from './decode.js'
+import { registerDownload } from './download.js'
+import { registerDownloadPiece } from './download-piece.js'
+import { registerHandshake } from './handshake.js'
 import { registerInfo } from './info.js'
 import { registerPeers } from './peers.js'
+import { registerVerify } from './verify.js'
 
 export const commands: readonly RegisterCommand[] = [
+  registerDownload,
   registerInfo,
   registerCreate,
+  registerVerify,
   registerPeers,
+  registerHandshake,
+  registerDownloadPiece,
   registerDecode,
 ]
