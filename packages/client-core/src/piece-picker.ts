@@ -379,6 +379,11 @@ export class PiecePicker<P = string> {
     for (const key of requests.keys()) this.release(peer, key)
   }
 
+  /** Whether `block` is outstanding at `peer` (requested and neither answered nor given back). */
+  isRequestedFrom(peer: P, block: Block): boolean {
+    return this.peers.get(peer)?.has(block.index * this.blocksPerPiece + block.begin / BLOCK_SIZE) ?? false
+  }
+
   /** Requests outstanding at `peer`. */
   outstanding(peer: P): number {
     return this.peers.get(peer)?.size ?? 0

@@ -83,7 +83,11 @@ export interface TorrentEvents {
 
 const TICK_MS = 1000
 /** Hash failures shared with other peers before a peer is banned (a sole contributor is banned at once). */
-const MAX_SHARED_HASH_FAILURES = 3
+const MAX_SHARED_HASH_FAILURES = 8
+/** Blocks a peer may send unasked (beyond cancel races) before it is banned. */
+const MAX_UNREQUESTED_BLOCKS = 16
+/** Released requests remembered per peer; older ones are forgotten (a late answer is then dropped). */
+const MAX_RELEASED = 4096
 
 /** Per-connection state: the picker's key for the peer. */
 interface PeerSession {
@@ -93,6 +97,12 @@ interface PeerSession {
   hasAll: boolean
   lastBlockAt: number
   hashFailures: number
+  /**
+   * Blocks we stopped waiting for (cancelled, timed out, choked away) that may still arrive in flight:
+   * accepted once. Anything else nobody asked this peer for is dropped and counted against it.
+   */
+  readonly released: Set<string>
+  unrequestedBlocks: number
 }
 
 /** A piece whose blocks are arriving: its buffer and who sent each block (for smart banning). */
@@ -308,6 +318,8 @@ export class Torrent extends EventEmitter<TorrentEvents> {
       hasAll: false,
       lastBlockAt: Date.now(),
       hashFailures: 0,
+      released: new Set(),
+      unrequestedBlocks: 0,
     }
     this.sessions.set(key, session)
     conn.on('message', (message) => this.onMessage(session, message))
@@ -365,7 +377,9 @@ export class Torrent extends EventEmitter<TorrentEvents> {
       case 'choke':
         // Without the fast extension a choke discards our pending requests (BEP 3); with it, the peer
         // rejects each one explicitly.
-        if (!session.conn.negotiated.fast) this.picker.expireRequests(session, Number.POSITIVE_INFINITY)
+        if (!session.conn.negotiated.fast) {
+          this.release(session, this.picker.expireRequests(session, Number.POSITIVE_INFINITY))
+        }
         return
       case 'reject':
         this.picker.requestFailed(session, message)
@@ -420,7 +434,19 @@ export class Torrent extends EventEmitter<TorrentEvents> {
     const now = Date.now()
     session.rate.add(block.length, now)
     this.downloaded.add(block.length, now)
-    const receipt = this.picker.blockReceived(session, { index, begin, length: block.length })
+    const asked = { index, begin, length: block.length }
+    const rightLength =
+      index < this.meta.pieceCount &&
+      block.length === Math.min(BLOCK_SIZE, this.meta.layout.pieceLengthAt(index) - begin)
+    const wasAsked =
+      this.picker.isRequestedFrom(session, asked) || session.released.delete(`${index}:${begin}`)
+    if (!rightLength || !wasAsked) {
+      // Never asked for, or not the length asked: a liar fishing for a hash failure, or a broken peer.
+      if (++session.unrequestedBlocks > MAX_UNREQUESTED_BLOCKS)
+        this.ban(session, 'sent blocks nobody asked for')
+      return
+    }
+    const receipt = this.picker.blockReceived(session, asked)
     if (receipt.accepted) {
       session.lastBlockAt = now
       let buffer = this.buffers.get(index)
@@ -431,7 +457,10 @@ export class Torrent extends EventEmitter<TorrentEvents> {
       }
       buffer.data.set(block, begin)
       buffer.senders[begin / BLOCK_SIZE] = session
-      for (const other of receipt.cancel) other.conn.cancel(index, begin, block.length)
+      for (const other of receipt.cancel) {
+        other.conn.cancel(index, begin, block.length)
+        this.release(other, [asked])
+      }
       if (receipt.pieceComplete) void this.pieceComplete(index)
     }
     this.fillRequests(session)
@@ -476,10 +505,15 @@ export class Torrent extends EventEmitter<TorrentEvents> {
       'warning',
       `piece ${index} failed its hash check (from ${contributors.map((s) => s.key).join(', ')})`,
     )
-    for (const session of contributors) {
-      session.hashFailures += contributors.length === 1 ? MAX_SHARED_HASH_FAILURES : 1
-      if (session.hashFailures >= MAX_SHARED_HASH_FAILURES)
-        this.ban(session, 'sent data that failed hash checks')
+    // A sole sender is certainly guilty. Shared blame waits for the smart ban (convictLiars), which
+    // compares blocks once the piece comes in right; a banned co-sender is the likely culprit already.
+    if (contributors.length === 1) {
+      this.ban(contributors[0]!, 'sent data that failed hash checks')
+    } else if (!contributors.some((session) => this.peerList.isBanned(session.key))) {
+      for (const session of contributors) {
+        if (++session.hashFailures >= MAX_SHARED_HASH_FAILURES)
+          this.ban(session, 'took part in repeated hash failures')
+      }
     }
     for (const session of this.sessions.values()) this.fillRequests(session)
   }
@@ -498,6 +532,12 @@ export class Torrent extends EventEmitter<TorrentEvents> {
         }
       }
     }
+  }
+
+  /** Remembers requests we gave up on, so their answers still in flight are not held against the peer. */
+  private release(session: PeerSession, blocks: readonly Block[]): void {
+    if (session.released.size + blocks.length > MAX_RELEASED) session.released.clear()
+    for (const block of blocks) session.released.add(`${block.index}:${block.begin}`)
   }
 
   private ban(session: PeerSession, why: string): void {
@@ -547,6 +587,7 @@ export class Torrent extends EventEmitter<TorrentEvents> {
     for (const session of this.sessions.values()) {
       const expired: Block[] = this.picker.expireRequests(session, now - timeout)
       for (const block of expired) session.conn.cancel(block.index, block.begin, block.length)
+      this.release(session, expired)
     }
     for (const session of this.sessions.values()) this.fillRequests(session)
     this.dial()
