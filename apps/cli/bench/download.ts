@@ -3,7 +3,7 @@
 // torrent is then downloaded by `bt download`, by libtorrent's own leecher and by aria2c, one after
 // another, each timed with /usr/bin/time (wall, CPU, peak RSS of that process alone).
 //
-//   BENCH_SIZE_MIB=1024 BENCH_RUNS=1 pnpm --filter @bt/cli bench
+//   BENCH_SIZE_MIB=1024 BENCH_RUNS=1 BENCH_LEECHERS=bt,libtorrent,aria2c pnpm --filter @bt/cli bench
 import { spawn } from 'node:child_process'
 import { createHash, randomBytes } from 'node:crypto'
 import { createReadStream } from 'node:fs'
@@ -85,8 +85,17 @@ const created = await createTorrent(payload, { pieceLength: 1024 * 1024, announc
 await writeFile(torrentPath, created.torrent)
 const seeder = await startLibtorrentSeeder({ torrentPath, savePath: seedDir, timeoutMs: 300_000 })
 
-const leechers: Record<string, (out: string) => Promise<Measured>> = {
-  bt: (out) => timed(process.execPath, [bt, 'download', torrentPath, '-d', out, '-q']),
+const allLeechers: Record<string, (out: string) => Promise<Measured>> = {
+  bt: (out) =>
+    timed(process.execPath, [
+      ...(process.env.BT_NODE_FLAGS?.split(' ') ?? []),
+      bt,
+      'download',
+      torrentPath,
+      '-d',
+      out,
+      '-q',
+    ]),
   libtorrent: (out) =>
     timed('/usr/bin/python3', [ltScript, 'leech', '--torrent', torrentPath, '--save-path', out]),
   aria2c: (out) =>
@@ -103,6 +112,8 @@ const leechers: Record<string, (out: string) => Promise<Measured>> = {
     ]),
 }
 
+const chosen = (process.env.BENCH_LEECHERS ?? 'bt,libtorrent,aria2c').split(',')
+const leechers = Object.fromEntries(Object.entries(allLeechers).filter(([name]) => chosen.includes(name)))
 const results = new Map<string, Measured[]>(Object.keys(leechers).map((name) => [name, []]))
 try {
   for (let run = 0; run < runs; run++) {
@@ -133,7 +144,7 @@ const rows = [...results].map(([name, list]) => {
     rss: median(list.map((m) => m.peakRssMiB)),
   }
 })
-const reference = rows.find((row) => row.name === 'libtorrent')!.mbps
+const reference = rows.find((row) => row.name === 'libtorrent')?.mbps ?? Number.NaN
 console.log(
   `\n${sizeMiB} MiB, 1 MiB pieces, one libtorrent seeder on loopback; median of ${runs} run(s), verified`,
 )
