@@ -1,5 +1,8 @@
-// A client: one identity (peer id, listen port) and one tracker transport shared by its torrents.
+// A client: one identity (peer id, listen port) and one tracker transport shared by its torrents, and
+// the listener that hands incoming peers to the torrent they ask for.
+import { createServer, type Server, type Socket } from 'node:net'
 import type { Metainfo } from '@bt/metainfo'
+import { acceptPeer } from '@bt/peer-wire'
 import type { PieceStore } from '@bt/piece-store'
 import { generatePeerId } from './peer-id.js'
 import { type ConnectionBudget, Torrent, type TorrentInit } from './torrent.js'
@@ -7,7 +10,7 @@ import { createTrackerTransport, type TrackerTransport } from './tracker-transpo
 
 export interface ClientInit {
   peerId?: Uint8Array
-  /** The port announced to trackers. Default 6881. */
+  /** The port announced to trackers when not listening. Default 6881; `listen()` replaces it. */
   port?: number
   /** Default: HTTP(S) and UDP trackers through @bt/tracker-http and @bt/tracker-udp. */
   transport?: TrackerTransport
@@ -26,16 +29,62 @@ export type AddTorrentOptions = Omit<
 
 export class Client {
   readonly peerId: Uint8Array
-  readonly port: number
+  private listenPort: number
+  private server: Server | undefined
   private readonly transport: TrackerTransport
   private readonly torrents = new Set<Torrent>()
+  private readonly byInfoHash = new Map<string, Torrent>()
   private readonly connectionBudget: ConnectionBudget
 
   constructor(init: ClientInit = {}) {
     this.peerId = init.peerId ?? generatePeerId()
-    this.port = init.port ?? 6881
+    this.listenPort = init.port ?? 6881
     this.transport = init.transport ?? createTrackerTransport()
     this.connectionBudget = { max: init.maxConnections ?? 200, used: 0 }
+  }
+
+  /** The port announced to trackers: the listening port once `listen()` resolved. */
+  get port(): number {
+    return this.listenPort
+  }
+
+  /**
+   * Accepts incoming peers on `port` (0: any free port) and `host` (default: every interface); resolves
+   * with the port. Call before adding torrents, so they announce it.
+   */
+  async listen(options: { port?: number; host?: string } = {}): Promise<number> {
+    if (this.server) return this.listenPort
+    const server = createServer((socket) => this.accept(socket))
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject)
+      server.listen(options.port ?? 0, options.host, () => {
+        server.off('error', reject)
+        resolve()
+      })
+    })
+    // A listener error after start (EMFILE…) must not crash the process; the next accept may work.
+    server.on('error', () => {})
+    this.server = server
+    const address = server.address()
+    if (address && typeof address === 'object') this.listenPort = address.port
+    return this.listenPort
+  }
+
+  private accept(socket: Socket): void {
+    socket.on('error', () => {})
+    acceptPeer(socket, {
+      findTorrent: (infoHash) => {
+        const torrent = this.byInfoHash.get(Buffer.from(infoHash).toString('hex'))
+        return torrent ? { peerId: this.peerId, pieceCount: torrent.meta.pieceCount } : undefined
+      },
+    }).then(
+      (conn) => {
+        const torrent = this.byInfoHash.get(Buffer.from(conn.infoHash).toString('hex'))
+        if (torrent) torrent.attach(conn)
+        else conn.close()
+      },
+      () => {},
+    )
   }
 
   /** Adds a torrent and starts it. */
@@ -45,19 +94,25 @@ export class Client {
       ...rest,
       meta,
       peerId: this.peerId,
-      port: this.port,
+      port: this.listenPort,
       connectionBudget: this.connectionBudget,
       ...(announce ? { transport: this.transport } : {}),
     })
     this.torrents.add(torrent)
+    this.byInfoHash.set(meta.infoHash, torrent)
     torrent.start()
     return torrent
   }
 
   /** Stops every torrent (announcing `stopped`, flushing resume data) and releases the trackers' sockets. */
   async close(): Promise<void> {
+    const server = this.server
+    this.server = undefined
+    const closed = server ? new Promise((resolve) => server.close(resolve)) : undefined
     await Promise.allSettled([...this.torrents].map((torrent) => torrent.stop()))
     this.torrents.clear()
+    this.byInfoHash.clear()
+    await closed
     await this.transport.close()
   }
 }

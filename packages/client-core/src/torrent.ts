@@ -11,11 +11,13 @@ import { connectPeer, type PeerConnection, type PeerMessage } from '@bt/peer-wir
 import type { PieceStore } from '@bt/piece-store'
 import { Announcer } from './announcer.js'
 import { BLOCK_SIZE, isSnubbed, queueDepth } from './block-requests.js'
+import { chooseUnchoked } from './choker.js'
 import type { AllTrackersFailedError } from './errors.js'
 import { PeerList } from './peer-list.js'
 import { type Block, PiecePicker } from './piece-picker.js'
 import { RateMeter } from './rate.js'
 import type { TrackerTransport } from './tracker-transport.js'
+import { Uploader, type UploadQueue } from './uploader.js'
 
 export interface TorrentInit {
   meta: Metainfo
@@ -33,8 +35,13 @@ export interface TorrentInit {
   onlyPiece?: number
   /** Per-piece priorities (0 skips the piece); see `filePiecePriorities`. */
   piecePriorities?: ArrayLike<number>
-  /** Keep connections and trackers after completion (seeding). Default false: `done` stops the torrent. */
+  /**
+   * Keep going after completion (seeding): connections, trackers and uploads. Default false: `done`
+   * stops downloading (the caller then usually stops the torrent).
+   */
   seed?: boolean
+  /** Peers unchoked at once by rate, besides the optimistic unchoke. Default 8. */
+  uploadSlots?: number
   /** A request unanswered this long is given to another peer. Default 30 s. */
   requestTimeoutMs?: number
   connectTimeoutMs?: number
@@ -82,6 +89,9 @@ export interface TorrentEvents {
 }
 
 const TICK_MS = 1000
+/** Rechoke every 10 s; rotate the optimistic unchoke every 30 s (BEP 3 practice). */
+const RECHOKE_TICKS = 10
+const OPTIMISTIC_TICKS = 30
 /** Hash failures shared with other peers before a peer is banned (a sole contributor is banned at once). */
 const MAX_SHARED_HASH_FAILURES = 8
 /** Blocks a peer may send unasked (beyond cancel races) before it is banned. */
@@ -103,6 +113,7 @@ interface PeerSession {
    */
   readonly released: Set<string>
   unrequestedBlocks: number
+  readonly upload: UploadQueue
 }
 
 /** A piece whose blocks are arriving: its buffer and who sent each block (for smart banning). */
@@ -128,12 +139,18 @@ export class Torrent extends EventEmitter<TorrentEvents> {
   private readonly uploaded = new RateMeter()
   private readonly stopController = new AbortController()
   private readonly announcer: Announcer | undefined
+  private readonly connectionBudget: ConnectionBudget | undefined
   private connecting = 0
   private timer: NodeJS.Timeout | undefined
   private started = false
   private finished = false
   private pausedForDisk = false
   private paused = false
+  private readonly uploader: Uploader
+  private ticks = 0
+  private optimistic: PeerSession | undefined
+  /** Complete when started: we never send `completed` then. */
+  private startedComplete = false
   private resolveDone!: () => void
   private rejectDone!: (error: Error) => void
 
@@ -142,6 +159,7 @@ export class Torrent extends EventEmitter<TorrentEvents> {
     this.init = init
     this.meta = init.meta
     this.store = init.store
+    this.connectionBudget = init.connectionBudget
     this.done = new Promise((resolve, reject) => {
       this.resolveDone = resolve
       this.rejectDone = reject
@@ -152,6 +170,12 @@ export class Torrent extends EventEmitter<TorrentEvents> {
     if (init.onlyPiece !== undefined) this.picker.only(init.onlyPiece)
     else if (init.piecePriorities) this.picker.setPiecePriorities(init.piecePriorities)
     this.peerList = new PeerList({ retryDelayMs: init.peerRetryDelayMs ?? 10_000 })
+    this.uploader = new Uploader(
+      init.store,
+      (index) => init.meta.layout.pieceLengthAt(index),
+      init.meta.pieceCount,
+      (bytes, now) => this.uploaded.add(bytes, now),
+    )
     for (const peer of init.peers ?? []) this.peerList.add(peer, 'manual')
     if (init.transport && init.meta.announceList.length > 0) {
       this.announcer = new Announcer({
@@ -180,12 +204,24 @@ export class Torrent extends EventEmitter<TorrentEvents> {
     if (this.started) return
     this.started = true
     if (this.picker.done) {
+      this.startedComplete = true
       queueMicrotask(() => this.complete())
       if (!this.init.seed) return
     }
     this.announcer?.start()
     this.timer = setInterval(() => this.tick(), TICK_MS)
     this.dial()
+  }
+
+  /** Takes over a connection a peer opened to us (the client's listener matched its info hash). */
+  attach(conn: PeerConnection): void {
+    const key = `${conn.remoteAddress.host.includes(':') ? `[${conn.remoteAddress.host}]` : conn.remoteAddress.host}:${conn.remoteAddress.port}`
+    if (this.connectionBudget && this.connectionBudget.used >= this.connectionBudget.max) {
+      conn.close()
+      return
+    }
+    if (this.connectionBudget) this.connectionBudget.used++
+    this.opened(key, conn)
   }
 
   /** Adds peers to dial (from any source); returns how many were new. */
@@ -266,7 +302,7 @@ export class Torrent extends EventEmitter<TorrentEvents> {
   // Connections.
 
   private dial(): void {
-    if (this.finished || this.paused || this.stopController.signal.aborted) return
+    if ((this.finished && !this.init.seed) || this.paused || this.stopController.signal.aborted) return
     const max = this.init.maxConnections ?? 50
     const budget = this.init.connectionBudget
     const slots = Math.min(
@@ -304,7 +340,8 @@ export class Torrent extends EventEmitter<TorrentEvents> {
   }
 
   private opened(key: string, conn: PeerConnection): void {
-    if (this.stopController.signal.aborted || this.finished || this.paused || this.peerList.isBanned(key)) {
+    const done = this.finished && !this.init.seed
+    if (this.stopController.signal.aborted || done || this.paused || this.peerList.isBanned(key)) {
       if (this.init.connectionBudget) this.init.connectionBudget.used--
       conn.close()
       this.peerList.disconnected(key, false, Date.now())
@@ -320,6 +357,7 @@ export class Torrent extends EventEmitter<TorrentEvents> {
       hashFailures: 0,
       released: new Set(),
       unrequestedBlocks: 0,
+      upload: { conn, requests: [], sending: false, rate: new RateMeter() },
     }
     this.sessions.set(key, session)
     conn.on('message', (message) => this.onMessage(session, message))
@@ -362,11 +400,13 @@ export class Torrent extends EventEmitter<TorrentEvents> {
       case 'bitfield':
         if (session.conn.peerPieces) this.picker.peerHasBitfield(session.conn.peerPieces)
         this.updateInterest(session)
+        this.dropIfBothSeeds(session)
         return
       case 'have-all':
         session.hasAll = true
         this.picker.peerHasAll()
         this.updateInterest(session)
+        this.dropIfBothSeeds(session)
         return
       case 'have-none':
         this.updateInterest(session)
@@ -385,12 +425,59 @@ export class Torrent extends EventEmitter<TorrentEvents> {
         this.picker.requestFailed(session, message)
         this.fillRequests(session)
         return
-      case 'request':
-        // Uploading is not implemented yet: say no where the protocol lets us.
-        if (session.conn.negotiated.fast) session.conn.reject(message.index, message.begin, message.length)
+      case 'request': {
+        const verdict = this.uploader.request(session.upload, message)
+        if (verdict === 'abusive') this.ban(session, 'flooded us with requests or asked for huge blocks')
+        else if (verdict === 'rejected' && session.conn.negotiated.fast) {
+          session.conn.reject(message.index, message.begin, message.length)
+        }
+        return
+      }
+      case 'cancel':
+        this.uploader.cancel(session.upload, message)
+        return
+      case 'interested':
+        // A free upload slot is given at once rather than at the next rechoke.
+        if (session.conn.amChoking && this.unchokedCount() < (this.init.uploadSlots ?? 8))
+          session.conn.unchoke()
         return
       default:
         return
+    }
+  }
+
+  /** Two seeds have nothing to trade. */
+  private dropIfBothSeeds(session: PeerSession): void {
+    if (this.finished && (session.hasAll || session.conn.peerPieces?.complete)) session.conn.close()
+  }
+
+  private unchokedCount(): number {
+    let count = 0
+    for (const session of this.sessions.values()) if (!session.conn.amChoking) count++
+    return count
+  }
+
+  /** Tit-for-tat while leeching, fastest takers while seeding, plus one rotating optimistic unchoke. */
+  private rechoke(rotate: boolean): void {
+    const now = Date.now()
+    const sessions = [...this.sessions.values()]
+    const decision = chooseUnchoked(
+      sessions.map((session) => ({
+        peer: session,
+        interested: session.conn.peerInterested,
+        downloadRate: session.rate.rate(now),
+        uploadRate: session.upload.rate.rate(now),
+      })),
+      { slots: this.init.uploadSlots ?? 8, seeding: this.finished, optimistic: this.optimistic, rotate },
+    )
+    this.optimistic = decision.optimistic
+    for (const session of sessions) {
+      const unchoke = decision.unchoke.has(session)
+      if (unchoke && session.conn.amChoking) session.conn.unchoke()
+      else if (!unchoke && !session.conn.amChoking) {
+        session.conn.choke()
+        this.uploader.choked(session.upload)
+      }
     }
   }
 
@@ -564,9 +651,10 @@ export class Torrent extends EventEmitter<TorrentEvents> {
   private complete(): void {
     if (this.finished) return
     this.finished = true
-    this.announcer?.completed()
+    if (!this.startedComplete) this.announcer?.completed()
     for (const session of this.sessions.values()) {
       if (session.conn.amInterested) session.conn.notInterested()
+      this.dropIfBothSeeds(session)
     }
     void this.store.flush().catch(() => {})
     this.emit('progress', this.progress())
@@ -590,6 +678,8 @@ export class Torrent extends EventEmitter<TorrentEvents> {
       this.release(session, expired)
     }
     for (const session of this.sessions.values()) this.fillRequests(session)
+    this.ticks++
+    if (this.ticks % RECHOKE_TICKS === 0) this.rechoke(this.ticks % OPTIMISTIC_TICKS === 0)
     this.dial()
     this.emit('progress', this.progress())
   }

@@ -1,0 +1,119 @@
+// Serving blocks to peers: requests are checked (verified pieces only, at most 16 KiB, inside the
+// piece), queued per peer, read through a small cache of whole pieces (several peers usually want the
+// same pieces), and written respecting socket backpressure. Cancelled requests are dropped unsent.
+
+import type { PeerConnection } from '@bt/peer-wire'
+import type { PieceStore } from '@bt/piece-store'
+import { BLOCK_SIZE } from './block-requests.js'
+import type { Block } from './piece-picker.js'
+import type { RateMeter } from './rate.js'
+
+/** Requests a peer may have queued with us; a peer asking for more is abusive. */
+export const MAX_QUEUED_UPLOADS = 1000
+/** A request this long is not a mistake: drop the peer. */
+const ABUSIVE_LENGTH = 128 * 1024
+
+export type RequestVerdict = 'queued' | 'rejected' | 'abusive'
+
+export interface UploadQueue {
+  readonly conn: PeerConnection
+  readonly requests: Block[]
+  sending: boolean
+  /** What we send this peer (bytes/s), for choking while seeding. */
+  readonly rate: RateMeter
+}
+
+export class Uploader {
+  private readonly cache = new Map<number, Promise<Uint8Array>>()
+  private cachedBytes = 0
+
+  constructor(
+    private readonly store: PieceStore,
+    private readonly pieceLengthAt: (index: number) => number,
+    private readonly pieceCount: number,
+    private readonly onSent: (bytes: number, now: number) => void,
+    private readonly cacheBytes = 32 * 1024 * 1024,
+  ) {}
+
+  /** Checks a peer's request and queues it; says why not otherwise (reject it, or drop the peer). */
+  request(queue: UploadQueue, block: Block): RequestVerdict {
+    const { index, begin, length } = block
+    if (length > ABUSIVE_LENGTH || queue.requests.length >= MAX_QUEUED_UPLOADS) return 'abusive'
+    const valid =
+      Number.isInteger(index) &&
+      index >= 0 &&
+      index < this.pieceCount &&
+      length > 0 &&
+      length <= BLOCK_SIZE &&
+      begin >= 0 &&
+      begin + length <= this.pieceLengthAt(index) &&
+      this.store.have.has(index) &&
+      !queue.conn.amChoking
+    if (!valid) return 'rejected'
+    queue.requests.push(block)
+    void this.pump(queue)
+    return 'queued'
+  }
+
+  cancel(queue: UploadQueue, block: Block): void {
+    const at = queue.requests.findIndex(
+      (queued) =>
+        queued.index === block.index && queued.begin === block.begin && queued.length === block.length,
+    )
+    if (at >= 0) queue.requests.splice(at, 1)
+  }
+
+  /** We choked the peer: its queued requests are void (rejected explicitly under the fast extension). */
+  choked(queue: UploadQueue): void {
+    if (queue.conn.negotiated.fast) {
+      for (const { index, begin, length } of queue.requests) queue.conn.reject(index, begin, length)
+    }
+    queue.requests.length = 0
+  }
+
+  private async pump(queue: UploadQueue): Promise<void> {
+    if (queue.sending) return
+    queue.sending = true
+    try {
+      while (queue.requests.length > 0 && !queue.conn.closed) {
+        const { index, begin, length } = queue.requests[0]!
+        const piece = await this.piece(index)
+        // Cancelled or choked while the piece was being read.
+        if (queue.requests[0]?.index !== index || queue.requests[0]?.begin !== begin) continue
+        queue.requests.shift()
+        const sent = queue.conn.piece(index, begin, piece.subarray(begin, begin + length))
+        const now = Date.now()
+        queue.rate.add(length, now)
+        this.onSent(length, now)
+        if (!sent) await queue.conn.waitForDrain()
+      }
+    } catch {
+      // A read failure or a closed connection: the peer just gets nothing more; the torrent goes on.
+      queue.requests.length = 0
+    } finally {
+      queue.sending = false
+    }
+  }
+
+  private piece(index: number): Promise<Uint8Array> {
+    const cached = this.cache.get(index)
+    if (cached) {
+      // Most recently used last.
+      this.cache.delete(index)
+      this.cache.set(index, cached)
+      return cached
+    }
+    const reading = this.store.readPiece(index)
+    this.cache.set(index, reading)
+    this.cachedBytes += this.pieceLengthAt(index)
+    reading.catch(() => this.evict(index))
+    while (this.cachedBytes > this.cacheBytes && this.cache.size > 1) {
+      this.evict(this.cache.keys().next().value!)
+    }
+    return reading
+  }
+
+  private evict(index: number): void {
+    if (this.cache.delete(index)) this.cachedBytes -= this.pieceLengthAt(index)
+  }
+}

@@ -1,0 +1,114 @@
+// The upload side: our client seeding to our own leecher and to libtorrent's, on loopback.
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { createTorrent, type Metainfo, parseTorrent } from '@bt/metainfo'
+import { createMemoryStore, type PieceStore } from '@bt/piece-store'
+import { describeWithTools, pseudoRandomBytes, startProcess } from '@bt/test-helpers'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { type Client, createClient } from '../src/index.js'
+
+const content = pseudoRandomBytes(2 * 1024 * 1024 + 777, 'seeding')
+let meta: Metainfo
+let torrentBytes: Uint8Array
+let seeder: Client
+
+async function filledStore(): Promise<PieceStore> {
+  const store = createMemoryStore(meta)
+  for (let index = 0; index < meta.pieceCount; index++) {
+    const start = index * meta.pieceLength
+    await store.writePiece(index, content.subarray(start, start + meta.layout.pieceLengthAt(index)))
+  }
+  return store
+}
+
+beforeAll(async () => {
+  const created = await createTorrent(
+    { path: ['seeded.bin'], length: content.length, source: content },
+    { pieceLength: 32 * 1024 },
+  )
+  torrentBytes = created.torrent
+  meta = parseTorrent(torrentBytes)
+  seeder = createClient()
+  await seeder.listen({ port: 0, host: '127.0.0.1' })
+  seeder.add(meta, { store: await filledStore(), seed: true, announce: false })
+})
+
+afterAll(async () => {
+  await seeder?.close()
+})
+
+describe('seeding to our own leecher', () => {
+  it('serves every piece, verified on the other side', async () => {
+    const leecher = createClient()
+    try {
+      const store = createMemoryStore(meta)
+      const torrent = leecher.add(meta, {
+        store,
+        announce: false,
+        peers: [{ host: '127.0.0.1', port: seeder.port }],
+      })
+      await torrent.done
+      const pieces = await Promise.all(
+        [...Array(meta.pieceCount).keys()].map((index) => store.readPiece(index)),
+      )
+      expect(Buffer.concat(pieces).equals(content)).toBe(true)
+    } finally {
+      await leecher.close()
+    }
+  })
+
+  it('several leechers at once, one of them leaving midway', async () => {
+    const leechers = [createClient(), createClient(), createClient()]
+    try {
+      const torrents = leechers.map((client) =>
+        client.add(meta, {
+          store: createMemoryStore(meta),
+          announce: false,
+          peers: [{ host: '127.0.0.1', port: seeder.port }],
+        }),
+      )
+      torrents[0]!.once('piece', () => void leechers[0]!.close())
+      await Promise.all(torrents.slice(1).map((torrent) => torrent.done))
+      for (const torrent of torrents.slice(1)) expect(torrent.progress().piecesVerified).toBe(meta.pieceCount)
+    } finally {
+      await Promise.all(leechers.map((client) => client.close()))
+    }
+  })
+})
+
+describeWithTools(['py:libtorrent'], 'seeding to libtorrent', () => {
+  let dir: string
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'bt-seed-lt-'))
+    await writeFile(join(dir, 'seeded.torrent'), torrentBytes)
+  })
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true })
+  })
+
+  it('libtorrent downloads the whole torrent from us, byte-identical', async () => {
+    const script = fileURLToPath(new URL('../../../tooling/test-helpers/scripts/lt_seed.py', import.meta.url))
+    const leech = startProcess('/usr/bin/python3', [
+      script,
+      'leech',
+      '--torrent',
+      join(dir, 'seeded.torrent'),
+      '--save-path',
+      join(dir, 'out'),
+      '--peer',
+      `127.0.0.1:${seeder.port}`,
+      '--timeout',
+      '60',
+    ])
+    try {
+      const code = await leech.exited
+      expect(code, leech.output()).toBe(0)
+      expect(leech.output()).toContain('"event": "done"')
+      expect((await readFile(join(dir, 'out', 'seeded.bin'))).equals(content)).toBe(true)
+    } finally {
+      await leech.stop()
+    }
+  }, 90_000)
+})
