@@ -20,6 +20,7 @@ export interface DownloadOptions {
   peer: { host: string; port: number }[]
   json?: boolean
   quiet?: boolean
+  seed?: boolean
 }
 
 export function parsePort(text: string): number {
@@ -27,6 +28,11 @@ export function parsePort(text: string): number {
   if (!Number.isInteger(port) || port < 1 || port > 65535)
     throw new InvalidArgumentError(`'${text}' is not a port (1-65535).`)
   return port
+}
+
+/** A listen port: 0 asks the system for a free one. */
+export function parseListenPort(text: string): number {
+  return text === '0' ? 0 : parsePort(text)
 }
 
 export function parseCount(text: string): number {
@@ -54,11 +60,12 @@ export const registerDownload: RegisterCommand = (program, { io, signal }) => {
       'directory that receives the content as DIR/<name> (default: the current directory)',
     )
     .option('-o, --output <path>', 'exact output file (single-file torrents)')
-    .option('--port <port>', 'listen port announced to trackers', parsePort, 6881)
+    .option('--port <port>', 'listen port (0: any free port, the one announced)', parseListenPort, 0)
     .option('--max-peers <n>', 'connected peers at most', parseCount, 50)
     .option('--peer <ip:port>', 'also dial this peer (repeatable)', collectPeer, [])
     .option('--json', 'progress and result as JSON lines on stdout')
     .option('-q, --quiet', 'no progress output')
+    .option('--seed', 'keep seeding after the download completes, until Ctrl-C')
     .addHelpText(
       'after',
       `
@@ -91,7 +98,7 @@ async function download(
       : { directory: resolve(io.cwd, options.dir ?? '.') }
   const destination = 'contentPath' in target ? target.contentPath : join(target.directory, meta.name)
   const store = await openFileStore(meta, target, signal)
-  const client = createClient({ port: options.port })
+  const client = createClient()
   const mode: ProgressMode = options.json
     ? 'json'
     : options.quiet
@@ -100,10 +107,18 @@ async function download(
         ? 'tty'
         : 'plain'
   const progress = createDownloadProgress(io, mode, displayText(meta.name))
+  try {
+    await client.listen({ port: options.port })
+  } catch (error) {
+    await store.close()
+    await client.close()
+    throw error
+  }
   const torrent = client.add(meta, {
     store,
     maxConnections: options.maxPeers,
     peers: options.peer,
+    ...(options.seed ? { seed: true } : {}),
   })
   torrent.on('progress', (update) => progress.update(update))
   if (options.json) torrent.on('warning', (message) => writeJson(io.stdout, { event: 'warning', message }))
@@ -114,6 +129,11 @@ async function download(
     progress.finish()
     if (options.json) writeJson(io.stdout, { event: 'done', torrent: source, path: destination })
     else writeLines(io.stdout, [`Downloaded ${source} to ${destination}.`])
+    if (options.seed) {
+      // Seeding goes on until Ctrl-C (which makes the command exit 130, as any interruption).
+      await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }))
+      signal.throwIfAborted()
+    }
   } finally {
     progress.finish()
     signal.removeEventListener('abort', onAbort)

@@ -7,10 +7,12 @@ import { registerDownloadPiece } from './download-piece.js'
 import { registerHandshake } from './handshake.js'
 import { registerInfo } from './info.js'
 import { registerPeers } from './peers.js'
+import { registerSeed } from './seed.js'
 import { registerVerify } from './verify.js'
 
 export const commands: readonly RegisterCommand[] = [
   registerDownload,
+  registerSeed,
   registerInfo,
   registerCreate,
   registerVerify,

@@ -1,0 +1,98 @@
+// `bt seed <torrent> <path>`: checks the content on disk, then serves it to the swarm until Ctrl-C.
+import { resolve } from 'node:path'
+import { createClient } from '@bt/client-core'
+import { parseTorrent } from '@bt/metainfo'
+import type { RegisterCommand } from '../context.js'
+import { CliError } from '../errors.js'
+import { MAX_TORRENT_FILE_BYTES, readInputFile } from '../input.js'
+import { displayText, writeJson, writeLines } from '../output.js'
+import { formatBytes } from '../progress.js'
+import { openFileStore } from '../stores.js'
+import { collectPeer, parseCount, parseListenPort } from './download.js'
+import { locateContent } from './verify.js'
+
+interface SeedOptions {
+  port: number
+  host?: string
+  maxPeers: number
+  uploadSlots: number
+  peer: { host: string; port: number }[]
+  json?: boolean
+  quiet?: boolean
+}
+
+const STATUS_INTERVAL_MS = 5000
+
+export const registerSeed: RegisterCommand = (program, { io, signal }) => {
+  program
+    .command('seed')
+    .description('check content against a torrent and serve it to the swarm until Ctrl-C')
+    .argument('<torrent>', 'a .torrent file')
+    .argument('<path>', 'the directory holding the content (DIR/<name>), or the content itself')
+    .option('--port <port>', 'listen port (0: any free port, the one announced)', parseListenPort, 0)
+    .option('--host <address>', 'listen address (default: every interface)')
+    .option('--max-peers <n>', 'connected peers at most', parseCount, 50)
+    .option('--upload-slots <n>', 'peers served at once (plus one optimistic unchoke)', parseCount, 8)
+    .option('--peer <ip:port>', 'also dial this peer (repeatable)', collectPeer, [])
+    .option('--json', 'status as JSON lines on stdout')
+    .option('-q, --quiet', 'no status output')
+    .addHelpText(
+      'after',
+      `
+Output: "Seeding <name> on port <port>." once the content is verified (resume data is trusted only for
+files unchanged since it was written), then a status line every 5 s (peers, upload rate, uploaded)
+unless --quiet. Incomplete content is an error (exit 1): download it first. Ctrl-C tells the trackers
+we leave ("stopped") and exits 130.`,
+    )
+    .action(async (source: string, path: string, options: SeedOptions) => {
+      const meta = parseTorrent(await readInputFile(source, io, { maxBytes: MAX_TORRENT_FILE_BYTES, signal }))
+      const target = await locateContent(meta.name, meta.multiFile, resolve(io.cwd, path))
+      const store = await openFileStore(meta, target, signal)
+      if (!store.have.complete) {
+        const have = store.have.count
+        await store.close()
+        throw new CliError(
+          `${displayText(meta.name)} is incomplete at ${path} (${have}/${meta.pieceCount} pieces verified): run bt download first`,
+        )
+      }
+      const client = createClient()
+      try {
+        const port = await client.listen({
+          port: options.port,
+          ...(options.host ? { host: options.host } : {}),
+        })
+        const torrent = client.add(meta, {
+          store,
+          seed: true,
+          maxConnections: options.maxPeers,
+          uploadSlots: options.uploadSlots,
+          peers: options.peer,
+        })
+        if (options.json) writeJson(io.stdout, { event: 'seeding', infoHash: meta.infoHash, port })
+        else writeLines(io.stdout, [`Seeding ${displayText(meta.name)} on port ${port}.`])
+        let lastStatus = 0
+        torrent.on('progress', (progress) => {
+          if (options.quiet) return
+          if (options.json) {
+            writeJson(io.stdout, { event: 'progress', ...progress })
+            return
+          }
+          const now = Date.now()
+          if (now - lastStatus < STATUS_INTERVAL_MS) return
+          lastStatus = now
+          io.stderr(
+            `peers ${progress.peers}  upload ${formatBytes(progress.uploadRate)}/s  uploaded ${formatBytes(progress.uploadedBytes)}\n`,
+          )
+        })
+        if (options.json)
+          torrent.on('warning', (message) => writeJson(io.stdout, { event: 'warning', message }))
+        await new Promise<void>((done) => {
+          if (signal.aborted) done()
+          else signal.addEventListener('abort', () => done(), { once: true })
+        })
+      } finally {
+        await client.close()
+      }
+      signal.throwIfAborted()
+    })
+}
