@@ -519,7 +519,6 @@ export class Torrent extends EventEmitter<TorrentEvents> {
 
   private onBlock(session: PeerSession, index: number, begin: number, block: Uint8Array): void {
     const now = Date.now()
-    session.rate.add(block.length, now)
     this.downloaded.add(block.length, now)
     const asked = { index, begin, length: block.length }
     const rightLength =
@@ -535,6 +534,8 @@ export class Torrent extends EventEmitter<TorrentEvents> {
     }
     const receipt = this.picker.blockReceived(session, asked)
     if (receipt.accepted) {
+      // Only useful blocks count towards the peer's rate (its request queue and its unchoke).
+      session.rate.add(block.length, now)
       session.lastBlockAt = now
       let buffer = this.buffers.get(index)
       if (!buffer) {

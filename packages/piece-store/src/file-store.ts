@@ -358,9 +358,10 @@ class DiskStore extends StoreBase implements FileStore {
   private async applyResume(resume: ResumeData): Promise<number[]> {
     const relevant: number[] = []
     this.meta.files.forEach((file, index) => {
-      if (!file.padding && file.length > 0 && this.hasCompletePiece(index, resume.have)) relevant.push(index)
+      if (!file.padding && file.length > 0) relevant.push(index)
     })
     const unchanged = new Set<number>()
+    const changed: number[] = []
     await forEachLimit(relevant, FILE_CONCURRENCY, async (fileIndex) => {
       const current = await this.files.stat(fileIndex)
       const recorded = resume.files[fileIndex]
@@ -372,17 +373,26 @@ class DiskStore extends StoreBase implements FileStore {
       ) {
         unchanged.add(fileIndex)
         this.fileStates[fileIndex] = current
+      } else if (current !== null) {
+        changed.push(fileIndex)
       }
     })
-    const suspects: number[] = []
+    const suspects = new Set<number>()
     for (const index of resume.have.indices()) {
       const trusted = this.meta.layout
         .spansForPiece(index)
         .every((span) => this.meta.files[span.fileIndex]!.padding || unchanged.has(span.fileIndex))
       if (trusted) this.have.set(index)
-      else suspects.push(index)
+      else suspects.add(index)
     }
-    return suspects
+    // A file written after the last checkpoint (a crash) may hold pieces verified since: hash all of its
+    // pieces, not only the ones the resume data names. Unwritten ones just fail the hash.
+    for (const fileIndex of changed) {
+      const range = this.meta.layout.piecesForFile(fileIndex)
+      if (!range) continue
+      for (let index = range[0]; index <= range[1]; index++) if (!this.have.has(index)) suspects.add(index)
+    }
+    return [...suspects].sort((a, b) => a - b)
   }
 
   private hasCompletePiece(fileIndex: number, have: Bitfield): boolean {

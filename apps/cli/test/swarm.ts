@@ -1,0 +1,329 @@
+// Shared setup for the download tests: content and its torrent, a tracker that knows when the seeders
+// have announced, copies of the content for each real seeder, and `bt` runs whose --json lines are parsed.
+import { spawn } from 'node:child_process'
+import { cp, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { bytesToKey, decode } from '@bt/bencode'
+import { createTorrent } from '@bt/metainfo'
+import {
+  acceptsTcp,
+  type ContentFileSpec,
+  freeTcpAndUdpPort,
+  type RunningPeer,
+  startProcess,
+  writeContentTree,
+} from '@bt/test-helpers'
+import { type BtResult, cliRoot, runBt, tsxLoader } from './run-bt.js'
+
+export interface TorrentFixture {
+  /** Temp directory holding everything below; `removeFixture` deletes it. */
+  root: string
+  name: string
+  /** The directory that holds the content as `<name>` (what seeders and `bt verify` are given). */
+  seedDir: string
+  /** The content itself: the file, or the folder of a multi-file torrent. */
+  contentPath: string
+  torrentPath: string
+  infoHash: string
+  pieceLength: number
+  pieceCount: number
+  length: number
+  /** What was written, by path under the content root (`name` itself for a single file). */
+  data: Map<string, Buffer>
+}
+
+export interface FixtureInit {
+  name: string
+  pieceLength: number
+  /** Trackers, each a tier of its own. */
+  announce?: string[]
+  /** A single file of this many bytes… */
+  length?: number
+  /** …or a multi-file torrent of these files. */
+  files?: ContentFileSpec[]
+}
+
+/** Writes pseudo-random content under a fresh temp dir and makes its torrent with @bt/metainfo. */
+export async function makeFixture(init: FixtureInit): Promise<TorrentFixture> {
+  const root = await mkdtemp(join(tmpdir(), 'bt-download-'))
+  try {
+    const seedDir = join(root, 'seed')
+    const contentPath = join(seedDir, init.name)
+    const data =
+      init.files !== undefined
+        ? await writeContentTree(contentPath, init.files, init.name)
+        : await writeContentTree(seedDir, [{ path: init.name, length: init.length ?? 0 }], init.name)
+    const created = await createTorrent(contentPath, {
+      pieceLength: init.pieceLength,
+      ...(init.announce !== undefined ? { announce: init.announce } : {}),
+    })
+    const torrentPath = join(root, `${init.name}.torrent`)
+    await writeFile(torrentPath, created.torrent)
+    return {
+      root,
+      name: init.name,
+      seedDir,
+      contentPath,
+      torrentPath,
+      infoHash: created.infoHash,
+      pieceLength: created.pieceLength,
+      pieceCount: created.pieceCount,
+      length: created.length,
+      data,
+    }
+  } catch (error) {
+    await rm(root, { recursive: true, force: true })
+    throw error
+  }
+}
+
+export async function removeFixture(fixture: TorrentFixture | undefined): Promise<void> {
+  if (fixture) await rm(fixture.root, { recursive: true, force: true })
+}
+
+/** A private copy of the seed directory, so seeders that write beside the content never share files. */
+export async function copyOfSeedDir(fixture: TorrentFixture, label: string): Promise<string> {
+  const dir = join(fixture.root, label)
+  await mkdir(dir, { recursive: true })
+  await cp(fixture.contentPath, join(dir, fixture.name), { recursive: true })
+  return dir
+}
+
+/** A fresh empty directory under the fixture's root. */
+export async function freshDir(fixture: TorrentFixture, label: string): Promise<string> {
+  const dir = join(fixture.root, label)
+  await rm(dir, { recursive: true, force: true })
+  await mkdir(dir, { recursive: true })
+  return dir
+}
+
+/** The bytes of piece `index` of a single-file fixture. */
+export function pieceBytes(fixture: TorrentFixture, index: number): Buffer {
+  const content = fixture.data.get(fixture.name)
+  if (!content) throw new Error('pieceBytes: not a single-file fixture')
+  return content.subarray(index * fixture.pieceLength, (index + 1) * fixture.pieceLength)
+}
+
+/** Seeders (`complete`) an HTTP tracker reports for an info hash, from its scrape. */
+export async function scrapeSeeders(announceUrl: string, infoHash: string): Promise<number> {
+  const hash = Buffer.from(infoHash, 'hex')
+  const query = [...hash].map((byte) => `%${byte.toString(16).padStart(2, '0')}`).join('')
+  const url = `${announceUrl.replace(/\/announce$/, '/scrape')}?info_hash=${query}`
+  const response = await fetch(url, { signal: AbortSignal.timeout(5000) })
+  const body = decode(new Uint8Array(await response.arrayBuffer()))
+  if (!(body instanceof Map)) return 0
+  const files = body.get('files')
+  // bittorrent-tracker writes the key as the UTF-8 encoding of the binary string (33 bytes, not 20):
+  // one info hash was asked for, so its entry is the only one.
+  const entry = files instanceof Map ? (files.get(bytesToKey(hash)) ?? [...files.values()][0]) : undefined
+  const complete = entry instanceof Map ? entry.get('complete') : undefined
+  return typeof complete === 'number' ? complete : 0
+}
+
+/**
+ * Waits until the tracker lists `count` seeders: a client that announces before them would only hear
+ * of them on its next announce, minutes later.
+ */
+export async function waitForSeeders(
+  announceUrl: string,
+  infoHash: string,
+  count: number,
+  timeoutMs = 30_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  let seen = 0
+  while (Date.now() < deadline) {
+    seen = await scrapeSeeders(announceUrl, infoHash).catch(() => 0)
+    if (seen >= count) return
+    await sleep(100)
+  }
+  throw new Error(`the tracker lists ${seen} of ${count} seeders after ${timeoutMs} ms`)
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms))
+}
+
+/** One `--json` line of `bt download`. */
+export type DownloadEvent =
+  | {
+      event: 'progress'
+      verifiedBytes: number
+      wantedBytes: number
+      piecesVerified: number
+      piecesWanted: number
+      downloadedBytes: number
+      uploadedBytes: number
+      downloadRate: number
+      uploadRate: number
+      peers: number
+      knownPeers: number
+    }
+  | { event: 'warning'; message: string }
+  | { event: 'done'; torrent: string; path: string }
+
+export function parseEvents(stdout: string): DownloadEvent[] {
+  return stdout
+    .split('\n')
+    .filter((line) => line.startsWith('{'))
+    .map((line) => JSON.parse(line) as DownloadEvent)
+}
+
+export function progressEvents(events: readonly DownloadEvent[]) {
+  return events.flatMap((event) => (event.event === 'progress' ? [event] : []))
+}
+
+export function warnings(events: readonly DownloadEvent[]): string[] {
+  return events.flatMap((event) => (event.event === 'warning' ? [event.message] : []))
+}
+
+export interface BtRun extends BtResult {
+  events: DownloadEvent[]
+  ms: number
+}
+
+/** `bt …` in-process, aborted (exit 130) after `timeoutMs`, with its --json lines parsed. */
+export async function bt(
+  args: readonly string[],
+  options: { cwd?: string; timeoutMs?: number } = {},
+): Promise<BtRun> {
+  const started = Date.now()
+  const result = await runBt(args, {
+    ...(options.cwd !== undefined ? { cwd: options.cwd } : {}),
+    signal: AbortSignal.timeout(options.timeoutMs ?? 60_000),
+  })
+  return { ...result, events: parseEvents(result.stdout), ms: Date.now() - started }
+}
+
+/** A human-readable summary of a run for assertion messages. */
+export function describeRun(run: BtResult): string {
+  const lines = run.stdout.split('\n')
+  const tail = lines.slice(-15).join('\n')
+  return `exit ${run.code}\nstderr: ${run.stderr.slice(-2000)}\nstdout (last lines):\n${tail}`
+}
+
+export interface BtProcess {
+  /** Every --json event so far. */
+  readonly events: DownloadEvent[]
+  /**
+   * Resolves with the first event from `events[from]` on that `test` accepts; rejects if the process
+   * exits first.
+   */
+  waitFor(test: (event: DownloadEvent) => boolean, timeoutMs: number, from?: number): Promise<DownloadEvent>
+  kill(signal: NodeJS.Signals): void
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>
+  output(): { stdout: string; stderr: string }
+}
+
+/** `bt` as a real process (from sources through tsx), so a test can SIGKILL it mid-download. */
+export function spawnBtProcess(args: readonly string[], options: { cwd: string }): BtProcess {
+  const child = spawn(
+    process.execPath,
+    ['--conditions=@bt/source', '--import', tsxLoader, join(cliRoot, 'src', 'bt.ts'), ...args],
+    { cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'] },
+  )
+  let stdout = ''
+  let stderr = ''
+  let partial = ''
+  const events: DownloadEvent[] = []
+  const waiters = new Set<() => void>()
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+    stdout += chunk
+    partial += chunk
+    const lines = partial.split('\n')
+    partial = lines.pop() ?? ''
+    for (const line of lines) if (line.startsWith('{')) events.push(JSON.parse(line) as DownloadEvent)
+    for (const wake of waiters) wake()
+  })
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+    stderr = (stderr + chunk).slice(-20_000)
+  })
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    child.once('close', (code, signal) => {
+      for (const wake of waiters) wake()
+      resolve({ code, signal })
+    })
+  })
+  return {
+    events,
+    exited,
+    output: () => ({ stdout, stderr }),
+    kill(signal) {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal)
+    },
+    waitFor(test, timeoutMs, from = 0) {
+      return new Promise((resolve, reject) => {
+        let checked = from
+        const check = () => {
+          for (; checked < events.length; checked++) {
+            const event = events[checked]!
+            if (test(event)) return finish(undefined, event)
+          }
+          if (child.exitCode !== null || child.signalCode !== null) {
+            finish(new Error(`bt exited (${child.exitCode ?? child.signalCode}) first:\n${stderr}`))
+          }
+        }
+        const timer = setTimeout(
+          () => finish(new Error(`no matching event within ${timeoutMs} ms:\n${stderr}`)),
+          timeoutMs,
+        )
+        const finish = (error: Error | undefined, event?: DownloadEvent) => {
+          clearTimeout(timer)
+          waiters.delete(check)
+          if (error) reject(error)
+          else resolve(event!)
+        }
+        waiters.add(check)
+        check()
+      })
+    },
+  }
+}
+
+/**
+ * libtorrent settings for a seeder that uploads at most `bytesPerSecond`. libtorrent 2.0 puts loopback
+ * peers in its unlimited "local" peer class; the deprecated `ignore_limits_on_local_network` still
+ * takes them out of it.
+ */
+export function throttled(bytesPerSecond: number): Record<string, number | boolean> {
+  return { upload_rate_limit: bytesPerSecond, ignore_limits_on_local_network: false }
+}
+
+/**
+ * aria2 seeding at most `uploadLimit` (e.g. `1M`) bytes per second, so a download from a mixed swarm lasts
+ * long enough to be seen using several peers (`startAria2` with the upload limit it does not offer).
+ */
+export async function startThrottledAria2(init: {
+  torrentPath: string
+  directory: string
+  uploadLimit: string
+}): Promise<RunningPeer> {
+  const port = await freeTcpAndUdpPort()
+  const child = startProcess('aria2c', [
+    `--dir=${init.directory}`,
+    `--listen-port=${port}`,
+    '--enable-dht=false',
+    '--enable-dht6=false',
+    '--bt-enable-lpd=false',
+    '--enable-peer-exchange=false',
+    '--disable-ipv6=true',
+    '--check-integrity=true',
+    '--seed-ratio=0.0',
+    '--bt-require-crypto=false',
+    '--file-allocation=none',
+    '--console-log-level=warn',
+    '--summary-interval=0',
+    `--max-upload-limit=${init.uploadLimit}`,
+    init.torrentPath,
+  ])
+  const deadline = Date.now() + 20_000
+  while (!(await acceptsTcp(port))) {
+    if (Date.now() > deadline || child.child.exitCode !== null) {
+      await child.stop()
+      throw new Error(`aria2c did not start listening on ${port}:\n${child.output()}`)
+    }
+    await sleep(100)
+  }
+  return { port, process: child, stop: () => child.stop() }
+}
