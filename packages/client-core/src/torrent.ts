@@ -42,6 +42,8 @@ export interface TorrentInit {
   seed?: boolean
   /** Peers unchoked at once by rate, besides the optimistic unchoke. Default 8. */
   uploadSlots?: number
+  /** Aborting stops the torrent as `stop()` does. */
+  signal?: AbortSignal
   /** A request unanswered this long is given to another peer. Default 30 s. */
   requestTimeoutMs?: number
   connectTimeoutMs?: number
@@ -203,6 +205,21 @@ export class Torrent extends EventEmitter<TorrentEvents> {
   start(): void {
     if (this.started) return
     this.started = true
+    const signal = this.init.signal
+    if (signal) {
+      const onAbort = () => void this.stop()
+      if (signal.aborted) queueMicrotask(onAbort)
+      else {
+        signal.addEventListener('abort', onAbort, { once: true })
+        this.stopController.signal.addEventListener(
+          'abort',
+          () => signal.removeEventListener('abort', onAbort),
+          {
+            once: true,
+          },
+        )
+      }
+    }
     if (this.picker.done) {
       this.startedComplete = true
       queueMicrotask(() => this.complete())

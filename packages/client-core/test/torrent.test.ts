@@ -91,6 +91,39 @@ describeWithTools(['py:libtorrent'], 'Torrent with a libtorrent seeder', () => {
     }
   })
 
+  it('downloads only pieces with a non-zero priority', async () => {
+    const client = createClient()
+    try {
+      const store = createMemoryStore(meta)
+      const priorities = Array.from({ length: meta.pieceCount }, (_, index) => (index % 2 === 0 ? 1 : 0))
+      const torrent = client.add(meta, { store, peers: [peer], announce: false, piecePriorities: priorities })
+      await torrent.done
+      expect([...store.have.indices()]).toEqual(
+        [...Array(meta.pieceCount).keys()].filter((index) => index % 2 === 0),
+      )
+      expect(torrent.progress().piecesWanted).toBe(Math.ceil(meta.pieceCount / 2))
+    } finally {
+      await client.close()
+    }
+  })
+
+  it('stops when its signal aborts', async () => {
+    const client = createClient()
+    try {
+      const controller = new AbortController()
+      const torrent = client.add(meta, {
+        store: createMemoryStore(meta),
+        peers: [],
+        announce: false,
+        signal: controller.signal,
+      })
+      controller.abort()
+      await expect(torrent.done).rejects.toThrow(/stopped before it finished/)
+    } finally {
+      await client.close()
+    }
+  })
+
   it('rejects done when stopped before the end', async () => {
     const client = createClient()
     const torrent = client.add(meta, { store: createMemoryStore(meta), peers: [], announce: false })
