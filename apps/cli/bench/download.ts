@@ -13,6 +13,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { createTorrent } from '@bt/metainfo'
 import { missingTools, startBittorrentTracker, startLibtorrentSeeder } from '@bt/test-helpers'
+import { ensurePayload, type Measured, sha1File, timed } from './bench-helpers.js'
 
 const sizeMiB = Number(process.env.BENCH_SIZE_MIB ?? 1024)
 const runs = Number(process.env.BENCH_RUNS ?? 1)
@@ -22,62 +23,13 @@ const payload = join(seedDir, 'payload.bin')
 const bt = fileURLToPath(new URL('../dist/bt.js', import.meta.url))
 const ltScript = fileURLToPath(new URL('../../../tooling/test-helpers/scripts/lt_seed.py', import.meta.url))
 
-interface Measured {
-  wallSeconds: number
-  cpuSeconds: number
-  peakRssMiB: number
-}
-
-async function ensurePayload(): Promise<void> {
-  const bytes = sizeMiB * 1024 * 1024
-  if ((await stat(payload).catch(() => undefined))?.size === bytes) return
-  await mkdir(seedDir, { recursive: true })
-  const chunk = 16 * 1024 * 1024
-  const parts: Buffer[] = []
-  for (let written = 0; written < bytes; written += chunk)
-    parts.push(randomBytes(Math.min(chunk, bytes - written)))
-  await writeFile(payload, Buffer.concat(parts))
-}
-
-/** Runs `command` under /usr/bin/time and returns what it measured. */
-function timed(command: string, args: string[]): Promise<Measured> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('/usr/bin/time', ['-f', 'BENCH %e %U %S %M', command, ...args], {
-      stdio: ['ignore', 'ignore', 'pipe'],
-    })
-    let stderr = ''
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString()
-    })
-    child.once('error', reject)
-    child.once('exit', (code) => {
-      const line = /BENCH ([\d.]+) ([\d.]+) ([\d.]+) (\d+)/.exec(stderr)
-      if (code !== 0 || !line) {
-        reject(new Error(`${command} failed (${code}):\n${stderr.slice(-2000)}`))
-        return
-      }
-      resolve({
-        wallSeconds: Number(line[1]),
-        cpuSeconds: Number(line[2]) + Number(line[3]),
-        peakRssMiB: Number(line[4]) / 1024,
-      })
-    })
-  })
-}
-
-async function sha1File(path: string): Promise<string> {
-  const hash = createHash('sha1')
-  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer)
-  return hash.digest('hex')
-}
-
 const missing = missingTools(['py:libtorrent', 'aria2c', 'time'])
 if (missing.length > 0) {
   console.error(`bench: needs ${missing.join(', ')} (installed by .ci/run)`)
   process.exit(1)
 }
 
-await ensurePayload()
+await ensurePayload(payload, sizeMiB * 1024 * 1024)
 const expected = await sha1File(payload)
 const tracker = await startBittorrentTracker()
 const torrentPath = join(root, 'payload.torrent')

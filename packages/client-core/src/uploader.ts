@@ -10,6 +10,8 @@ import type { RateMeter } from './rate.js'
 
 /** Requests a peer may have queued with us; a peer asking for more is abusive. */
 export const MAX_QUEUED_UPLOADS = 1000
+/** Bytes queued on a peer's socket before we wait for it to drain. */
+const UPLOAD_BUFFER_BYTES = 256 * 1024
 /** A request this long is not a mistake: drop the peer. */
 const ABUSIVE_LENGTH = 128 * 1024
 
@@ -85,7 +87,9 @@ export class Uploader {
         const now = Date.now()
         queue.rate.add(length, now)
         this.onSent(length, now)
-        if (!sent) await queue.conn.waitForDrain()
+        // The socket's own high-water mark (16 KiB) is one block: waiting on it would leave the link idle
+        // between blocks. Keep up to a few blocks queued in user space instead.
+        if (!sent && queue.conn.writableLength > UPLOAD_BUFFER_BYTES) await queue.conn.waitForDrain()
       }
     } catch {
       // A read failure or a closed connection: the peer just gets nothing more; the torrent goes on.

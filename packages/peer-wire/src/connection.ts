@@ -330,6 +330,11 @@ export class PeerConnection extends EventEmitter<PeerConnectionEvents> {
     return this.paused
   }
 
+  /** Bytes handed to the socket that it has not passed to the kernel yet. */
+  get writableLength(): number {
+    return this.socket.writableLength
+  }
+
   /** True while the socket's send buffer is over its high-water mark: wait for `'drain'`. */
   get writableNeedDrain(): boolean {
     return this.socket.writableNeedDrain
