@@ -132,6 +132,7 @@ const small = await prepare('swarm', swarmMiB)
 const { process: seeder, port } = btSeed(small)
 const seederPort = await port
 const started = Date.now()
+let failure: unknown
 try {
   await Promise.all(
     Array.from({ length: swarmLeechers }, async (_, index) => {
@@ -153,11 +154,16 @@ try {
       await rm(out, { recursive: true, force: true })
     }),
   )
-} finally {
-  const measured = await stopAndMeasure(seeder).catch(() => undefined)
-  const seconds = (Date.now() - started) / 1000
-  console.log(
-    `\n${swarmLeechers} bt leechers at once, ${swarmMiB} MiB each from one bt seed: all finished and verified in ${seconds.toFixed(1)} s ` +
-      `(${((swarmLeechers * small.bytes) / 1e6 / seconds).toFixed(0)} MB/s served; seeder peak RSS ${measured?.peakRssMiB.toFixed(0)} MiB)`,
-  )
+} catch (error) {
+  failure = error
 }
+const seconds = (Date.now() - started) / 1000
+const measured = await stopAndMeasure(seeder).catch(() => undefined)
+if (failure !== undefined) {
+  console.error(`\n${swarmLeechers} bt leechers at once: FAILED after ${seconds.toFixed(1)} s`)
+  throw failure
+}
+console.log(
+  `\n${swarmLeechers} bt leechers at once, ${swarmMiB} MiB each from one bt seed: all finished and verified in ${seconds.toFixed(1)} s ` +
+    `(${((swarmLeechers * small.bytes) / 1e6 / seconds).toFixed(0)} MB/s served; seeder peak RSS ${measured?.peakRssMiB.toFixed(0)} MiB)`,
+)
