@@ -107,6 +107,8 @@ interface PeerSession {
   readonly conn: PeerConnection
   readonly rate: RateMeter
   hasAll: boolean
+  /** The peer's pieces as the picker knows them (every `have`/bitfield counted exactly once). */
+  known: Bitfield
   lastBlockAt: number
   hashFailures: number
   /**
@@ -370,6 +372,7 @@ export class Torrent extends EventEmitter<TorrentEvents> {
       conn,
       rate: new RateMeter(),
       hasAll: false,
+      known: new Bitfield(this.meta.pieceCount),
       lastBlockAt: Date.now(),
       hashFailures: 0,
       released: new Set(),
@@ -394,8 +397,7 @@ export class Torrent extends EventEmitter<TorrentEvents> {
     this.sessions.delete(session.key)
     if (this.init.connectionBudget) this.init.connectionBudget.used--
     this.picker.peerGone(session)
-    const had = session.hasAll ? 'all' : session.conn.peerPieces
-    if (had) this.picker.peerLost(had)
+    this.picker.peerLost(session.hasAll ? 'all' : session.known)
     this.peerList.disconnected(session.key, reason !== undefined, Date.now())
     if (reason && !this.stopController.signal.aborted) {
       this.emit('warning', `peer ${session.key} disconnected: ${reason.message}`, reason)
@@ -411,17 +413,17 @@ export class Torrent extends EventEmitter<TorrentEvents> {
         this.onBlock(session, message.index, message.begin, message.block)
         return
       case 'have':
-        this.picker.peerHas(message.index)
-        this.updateInterest(session)
-        return
       case 'bitfield':
-        if (session.conn.peerPieces) this.picker.peerHasBitfield(session.conn.peerPieces)
+        this.learnPieces(session)
         this.updateInterest(session)
         this.dropIfBothSeeds(session)
         return
       case 'have-all':
-        session.hasAll = true
-        this.picker.peerHasAll()
+        if (!session.hasAll) {
+          this.picker.peerLost(session.known)
+          session.hasAll = true
+          this.picker.peerHasAll()
+        }
         this.updateInterest(session)
         this.dropIfBothSeeds(session)
         return
@@ -465,7 +467,22 @@ export class Torrent extends EventEmitter<TorrentEvents> {
 
   /** Two seeds have nothing to trade. */
   private dropIfBothSeeds(session: PeerSession): void {
-    if (this.finished && (session.hasAll || session.conn.peerPieces?.complete)) session.conn.close()
+    if (this.finished && (session.hasAll || session.known.complete)) session.conn.close()
+  }
+
+  /**
+   * Tells the picker what the peer announced since last time. Peers may send a bitfield after `have`s
+   * or a second one (aria2 does), so only pieces new to us are counted.
+   */
+  private learnPieces(session: PeerSession): void {
+    const pieces = session.conn.peerPieces
+    if (session.hasAll || !pieces) return
+    if (session.known.empty) {
+      session.known = pieces.clone()
+      this.picker.peerHasBitfield(session.known)
+      return
+    }
+    for (const index of pieces.indices()) if (session.known.set(index)) this.picker.peerHas(index)
   }
 
   private unchokedCount(): number {
@@ -500,8 +517,7 @@ export class Torrent extends EventEmitter<TorrentEvents> {
 
   private updateInterest(session: PeerSession): void {
     const conn = session.conn
-    const interesting =
-      !this.finished && this.picker.interesting(session.hasAll ? 'all' : (conn.peerPieces ?? new Bitfield(0)))
+    const interesting = !this.finished && this.picker.interesting(session.hasAll ? 'all' : session.known)
     if (interesting && !conn.amInterested) conn.interested()
     else if (!interesting && conn.amInterested) conn.notInterested()
     if (interesting) this.fillRequests(session)
@@ -523,8 +539,7 @@ export class Torrent extends EventEmitter<TorrentEvents> {
     // Refill in batches (a quarter of the queue at least): one write of many requests instead of a
     // syscall per block received.
     if (count <= 0 || count < depth >> 2) return
-    const has = session.hasAll ? 'all' : conn.peerPieces
-    if (!has) return
+    const has = session.hasAll ? 'all' : session.known
     const blocks = this.picker.pick({ id: session, has }, count, now)
     if (blocks.length === 0) return
     conn.cork()

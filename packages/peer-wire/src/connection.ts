@@ -759,7 +759,7 @@ export class PeerConnection extends EventEmitter<PeerConnectionEvents> {
           throw new PeerProtocolError('unexpected-message', MessageId.have, 'too many haves before metadata')
         return message
       case 'bitfield':
-        this.firstBitfield(MessageId.bitfield)
+        this.sawBitfield = true
         if (this.pieces !== undefined) this.pieces = this.mergeBitfield(message.bitfield, this.pieces)
         else this.pending.bitfield = message.bitfield.slice()
         return message
@@ -767,8 +767,10 @@ export class PeerConnection extends EventEmitter<PeerConnectionEvents> {
       case 'have-none': {
         const id = message.type === 'have-all' ? MessageId.haveAll : MessageId.haveNone
         this.requireFast(id)
-        this.firstBitfield(id)
         const all = message.type === 'have-all'
+        // A later have-none cannot take back pieces already announced: it changes nothing.
+        if (this.sawBitfield && !all) return message
+        this.sawBitfield = true
         if (this.pieces === undefined) this.pending.all = all
         else if (all) this.pieces.setAll()
         return message
@@ -800,13 +802,6 @@ export class PeerConnection extends EventEmitter<PeerConnectionEvents> {
     if (!this.fast) {
       throw new PeerProtocolError('not-negotiated', id, `message id ${id} without the fast extension`)
     }
-  }
-
-  private firstBitfield(id: number): void {
-    if (this.sawBitfield) {
-      throw new PeerProtocolError('unexpected-message', id, `a second bitfield (message id ${id})`)
-    }
-    this.sawBitfield = true
   }
 
   private mergeBitfield(bytes: Uint8Array, haves: Bitfield): Bitfield {

@@ -353,6 +353,22 @@ describe('against a raw peer', () => {
     expect(reason).toMatchObject({ reason: 'invalid-bitfield' })
   })
 
+  it('merges a bitfield or have-all sent after the first one (aria2 sends one mid-connection)', async () => {
+    const raw = await rawPeer(reservedBytes({ extended: true, fast: true }))
+    const connection = await connectPeer({ host: '127.0.0.1', port: raw.port }, baseInit())
+    const { socket } = await raw.connected
+    socket.write(encodeMessage({ type: 'have-none' }))
+    await nextMessage(connection, 'have-none')
+    socket.write(encodeMessage({ type: 'bitfield', bitfield: Uint8Array.of(0b1010_0000, 0) }))
+    await nextMessage(connection, 'bitfield')
+    expect([...connection.peerPieces!.indices()]).toEqual([0, 2])
+    socket.write(encodeMessage({ type: 'have-all' }))
+    await nextMessage(connection, 'have-all')
+    expect(connection.peerPieces!.complete).toBe(true)
+    expect(connection.closed).toBe(false)
+    connection.close()
+  })
+
   it('drops a peer that breaks the protocol with a typed error', async () => {
     const cases: [Uint8Array, Uint8Array, string][] = [
       [reservedBytes({ extended: true, fast: true }), Uint8Array.of(0, 0, 0, 1, 42), 'unknown-message'],
@@ -364,11 +380,6 @@ describe('against a raw peer', () => {
       ],
       [reservedBytes({ fast: true }), Uint8Array.of(0xff, 0xff, 0xff, 0xf0, 7), 'invalid-length'],
       [reservedBytes({ fast: true }), encodeMessage({ type: 'have', index: 10 }), 'invalid-index'],
-      [
-        reservedBytes({ fast: true }),
-        Buffer.concat([encodeMessage({ type: 'have-none' }), encodeMessage({ type: 'have-all' })]),
-        'unexpected-message',
-      ],
     ]
     for (const [reserved, bytes, reason] of cases) {
       const raw = await rawPeer(reserved)
