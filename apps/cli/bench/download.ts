@@ -1,13 +1,4 @@
-// `pnpm bench` for the download path (DESIGN §5, issue "download from real swarms"): a loopback swarm
-// of bittorrent-tracker + one libtorrent seeder with a 1 GiB random file in 1 MiB pieces; the same
-// torrent is then downloaded by `bt download`, by libtorrent's own leecher and by aria2c, one after
-// another, each timed with /usr/bin/time (wall, CPU, peak RSS of that process alone).
-//
-//   BENCH_SIZE_MIB=1024 BENCH_RUNS=1 BENCH_LEECHERS=bt,libtorrent,aria2c pnpm --filter @bt/cli bench
-import { spawn } from 'node:child_process'
-import { createHash, randomBytes } from 'node:crypto'
-import { createReadStream } from 'node:fs'
-import { mkdir, rm, stat, writeFile } from 'node:fs/promises'
+import { mkdir, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
