@@ -5,6 +5,7 @@ import type { Metainfo } from '@bt/metainfo'
 import { acceptPeer } from '@bt/peer-wire'
 import type { PieceStore } from '@bt/piece-store'
 import { generatePeerId } from './peer-id.js'
+import { RateLimiter } from './rate-limiter.js'
 import { type ConnectionBudget, Torrent, type TorrentInit } from './torrent.js'
 import { createTrackerTransport, type TrackerTransport } from './tracker-transport.js'
 
@@ -16,11 +17,14 @@ export interface ClientInit {
   transport?: TrackerTransport
   /** Peer connections across all torrents at most. Default 200. */
   maxConnections?: number
+  /** Bytes per second across all torrents, per direction (0: unlimited). */
+  uploadLimit?: number
+  downloadLimit?: number
 }
 
 export type AddTorrentOptions = Omit<
   TorrentInit,
-  'meta' | 'store' | 'peerId' | 'port' | 'transport' | 'connectionBudget'
+  'meta' | 'store' | 'peerId' | 'port' | 'transport' | 'connectionBudget' | 'sharedLimits'
 > & {
   store: PieceStore
   /** Contact the torrent's trackers. Default true. */
@@ -35,12 +39,17 @@ export class Client {
   private readonly torrents = new Set<Torrent>()
   private readonly byInfoHash = new Map<string, Torrent>()
   private readonly connectionBudget: ConnectionBudget
+  private readonly sharedLimits: { upload: RateLimiter; download: RateLimiter }
 
   constructor(init: ClientInit = {}) {
     this.peerId = init.peerId ?? generatePeerId()
     this.listenPort = init.port ?? 6881
     this.transport = init.transport ?? createTrackerTransport()
     this.connectionBudget = { max: init.maxConnections ?? 200, used: 0 }
+    this.sharedLimits = {
+      upload: new RateLimiter(init.uploadLimit ?? 0),
+      download: new RateLimiter(init.downloadLimit ?? 0),
+    }
   }
 
   /** The port announced to trackers: the listening port once `listen()` resolved. */
@@ -96,6 +105,7 @@ export class Client {
       peerId: this.peerId,
       port: this.listenPort,
       connectionBudget: this.connectionBudget,
+      sharedLimits: this.sharedLimits,
       ...(announce ? { transport: this.transport } : {}),
     })
     this.torrents.add(torrent)

@@ -28,6 +28,7 @@ export {
   type PiecePickerInit,
 } from './piece-picker.js'
 export { RateMeter, type RateMeterInit } from './rate.js'
+export { RateLimiter } from './rate-limiter.js'
 export { Torrent, type TorrentEvents, type TorrentInit, type TorrentProgress } from './torrent.js'
 export { type BackoffOptions, trackerRetryDelayMs } from './tracker-backoff.js'
 export {

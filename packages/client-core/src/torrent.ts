@@ -16,6 +16,7 @@ import type { AllTrackersFailedError } from './errors.js'
 import { PeerList } from './peer-list.js'
 import { type Block, PiecePicker } from './piece-picker.js'
 import { RateMeter } from './rate.js'
+import { RateLimiter } from './rate-limiter.js'
 import type { TrackerTransport } from './tracker-transport.js'
 import { Uploader, type UploadQueue } from './uploader.js'
 
@@ -44,6 +45,11 @@ export interface TorrentInit {
   uploadSlots?: number
   /** Aborting stops the torrent as `stop()` does. */
   signal?: AbortSignal
+  /** Bytes per second at most, per direction (0: unlimited); shared client-wide limits come on top. */
+  uploadLimit?: number
+  downloadLimit?: number
+  /** Limits shared with the client's other torrents. */
+  sharedLimits?: { upload: RateLimiter; download: RateLimiter }
   /** A request unanswered this long is given to another peer. Default 30 s. */
   requestTimeoutMs?: number
   connectTimeoutMs?: number
@@ -149,6 +155,8 @@ export class Torrent extends EventEmitter<TorrentEvents> {
   private started = false
   private finished = false
   private pausedForDisk = false
+  private pausedForRate = false
+  private readonly downloadLimits: RateLimiter[]
   private paused = false
   private readonly uploader: Uploader
   private ticks = 0
@@ -174,11 +182,15 @@ export class Torrent extends EventEmitter<TorrentEvents> {
     if (init.onlyPiece !== undefined) this.picker.only(init.onlyPiece)
     else if (init.piecePriorities) this.picker.setPiecePriorities(init.piecePriorities)
     this.peerList = new PeerList({ retryDelayMs: init.peerRetryDelayMs ?? 10_000 })
+    const limits = (own: number | undefined, shared: RateLimiter | undefined) =>
+      [new RateLimiter(own ?? 0), ...(shared ? [shared] : [])].filter((limit) => !limit.unlimited)
+    this.downloadLimits = limits(init.downloadLimit, init.sharedLimits?.download)
     this.uploader = new Uploader(
       init.store,
       (index) => init.meta.layout.pieceLengthAt(index),
       init.meta.pieceCount,
       (bytes, now) => this.uploaded.add(bytes, now),
+      limits(init.uploadLimit, init.sharedLimits?.upload),
     )
     for (const peer of init.peers ?? []) this.peerList.add(peer, 'manual')
     if (init.transport && init.meta.announceList.length > 0) {
@@ -383,7 +395,7 @@ export class Torrent extends EventEmitter<TorrentEvents> {
     conn.on('message', (message) => this.onMessage(session, message))
     conn.once('close', (reason) => this.closed(session, reason))
     this.sendOurPieces(conn)
-    if (this.pausedForDisk) conn.pause()
+    if (this.pausedForDisk || this.pausedForRate) conn.pause()
   }
 
   private sendOurPieces(conn: PeerConnection): void {
@@ -552,6 +564,7 @@ export class Torrent extends EventEmitter<TorrentEvents> {
   private onBlock(session: PeerSession, index: number, begin: number, block: Uint8Array): void {
     const now = Date.now()
     this.downloaded.add(block.length, now)
+    this.throttleForRate(block.length)
     const asked = { index, begin, length: block.length }
     const rightLength =
       index < this.meta.pieceCount &&
@@ -667,6 +680,19 @@ export class Torrent extends EventEmitter<TorrentEvents> {
     session.conn.close(new Error(`banned: ${why}`))
   }
 
+  /** Over the download limit: stop reading from every peer until the debt is paid. */
+  private throttleForRate(bytes: number): void {
+    if (this.downloadLimits.length === 0) return
+    const wait = Math.max(0, ...this.downloadLimits.map((limit) => limit.take(bytes)))
+    if (wait === 0 || this.pausedForRate) return
+    this.pausedForRate = true
+    for (const session of this.sessions.values()) session.conn.pause()
+    setTimeout(() => {
+      this.pausedForRate = false
+      if (!this.pausedForDisk) for (const session of this.sessions.values()) session.conn.resume()
+    }, wait).unref()
+  }
+
   /** Stops reading from peers while the store's write queue is full, so memory stays bounded. */
   private throttleForDisk(): void {
     if (this.pausedForDisk || this.store.pendingBytes < this.store.highWaterMark) return
@@ -675,7 +701,7 @@ export class Torrent extends EventEmitter<TorrentEvents> {
     this.store.drained({ signal: this.stopController.signal }).then(
       () => {
         this.pausedForDisk = false
-        for (const session of this.sessions.values()) session.conn.resume()
+        if (!this.pausedForRate) for (const session of this.sessions.values()) session.conn.resume()
       },
       () => {},
     )

@@ -7,6 +7,7 @@ import type { PieceStore } from '@bt/piece-store'
 import { BLOCK_SIZE } from './block-requests.js'
 import type { Block } from './piece-picker.js'
 import type { RateMeter } from './rate.js'
+import type { RateLimiter } from './rate-limiter.js'
 
 /** Requests a peer may have queued with us; a peer asking for more is abusive. */
 export const MAX_QUEUED_UPLOADS = 1000
@@ -34,6 +35,8 @@ export class Uploader {
     private readonly pieceLengthAt: (index: number) => number,
     private readonly pieceCount: number,
     private readonly onSent: (bytes: number, now: number) => void,
+    /** Upload limits that apply (the torrent's, the client's). */
+    private readonly limits: readonly RateLimiter[] = [],
     private readonly cacheBytes = 32 * 1024 * 1024,
   ) {}
 
@@ -83,6 +86,9 @@ export class Uploader {
         // Cancelled or choked while the piece was being read.
         if (queue.requests[0]?.index !== index || queue.requests[0]?.begin !== begin) continue
         queue.requests.shift()
+        const wait = Math.max(0, ...this.limits.map((limit) => limit.take(length)))
+        if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait))
+        if (queue.conn.closed) break
         const sent = queue.conn.piece(index, begin, piece.subarray(begin, begin + length))
         const now = Date.now()
         queue.rate.add(length, now)

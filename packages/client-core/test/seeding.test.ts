@@ -78,6 +78,48 @@ describe('seeding to our own leecher', () => {
   })
 })
 
+describe('rate limits', () => {
+  // 2 MiB at 512 KiB/s with a one-second burst cannot take less than ~3 s; only a lower bound is checked.
+  const limit = 512 * 1024
+
+  it('an upload limit on the seeder slows the transfer to it', async () => {
+    const limited = createClient({ uploadLimit: limit })
+    const leecher = createClient()
+    try {
+      await limited.listen({ port: 0, host: '127.0.0.1' })
+      limited.add(meta, { store: await filledStore(), seed: true, announce: false })
+      const started = Date.now()
+      const torrent = leecher.add(meta, {
+        store: createMemoryStore(meta),
+        announce: false,
+        peers: [{ host: '127.0.0.1', port: limited.port }],
+      })
+      await torrent.done
+      expect(Date.now() - started).toBeGreaterThan(2500)
+    } finally {
+      await leecher.close()
+      await limited.close()
+    }
+  }, 30_000)
+
+  it('a download limit on the leecher slows the transfer too', async () => {
+    const leecher = createClient()
+    try {
+      const started = Date.now()
+      const torrent = leecher.add(meta, {
+        store: createMemoryStore(meta),
+        announce: false,
+        downloadLimit: limit,
+        peers: [{ host: '127.0.0.1', port: seeder.port }],
+      })
+      await torrent.done
+      expect(Date.now() - started).toBeGreaterThan(2500)
+    } finally {
+      await leecher.close()
+    }
+  }, 30_000)
+})
+
 describeWithTools(['py:libtorrent'], 'seeding to libtorrent', () => {
   let dir: string
   beforeAll(async () => {

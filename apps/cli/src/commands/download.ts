@@ -5,6 +5,7 @@ import { createClient } from '@bt/client-core'
 import { parseTorrent } from '@bt/metainfo'
 import { parsePeerAddress } from '@bt/peer-address'
 import { InvalidArgumentError } from 'commander'
+import { parseSize } from '../arg-parsers.js'
 import type { RegisterCommand } from '../context.js'
 import { createDownloadProgress, type ProgressMode } from '../download-progress.js'
 import { UsageError } from '../errors.js'
@@ -21,6 +22,8 @@ export interface DownloadOptions {
   json?: boolean
   quiet?: boolean
   seed?: boolean
+  downloadLimit?: number
+  uploadLimit?: number
 }
 
 export function parsePort(text: string): number {
@@ -66,6 +69,16 @@ export const registerDownload: RegisterCommand = (program, { io, signal }) => {
     .option('--json', 'progress and result as JSON lines on stdout')
     .option('-q, --quiet', 'no progress output')
     .option('--seed', 'keep seeding after the download completes, until Ctrl-C')
+    .option(
+      '--download-limit <rate>',
+      'bytes per second at most, e.g. 500K or 2M (default: unlimited)',
+      parseSize,
+    )
+    .option(
+      '--upload-limit <rate>',
+      'bytes per second at most while serving, e.g. 500K (default: unlimited)',
+      parseSize,
+    )
     .addHelpText(
       'after',
       `
@@ -98,7 +111,10 @@ async function download(
       : { directory: resolve(io.cwd, options.dir ?? '.') }
   const destination = 'contentPath' in target ? target.contentPath : join(target.directory, meta.name)
   const store = await openFileStore(meta, target, signal)
-  const client = createClient()
+  const client = createClient({
+    ...(options.downloadLimit ? { downloadLimit: options.downloadLimit } : {}),
+    ...(options.uploadLimit ? { uploadLimit: options.uploadLimit } : {}),
+  })
   const mode: ProgressMode = options.json
     ? 'json'
     : options.quiet

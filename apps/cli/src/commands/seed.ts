@@ -2,6 +2,7 @@
 import { resolve } from 'node:path'
 import { createClient } from '@bt/client-core'
 import { parseTorrent } from '@bt/metainfo'
+import { parseSize } from '../arg-parsers.js'
 import type { RegisterCommand } from '../context.js'
 import { CliError } from '../errors.js'
 import { MAX_TORRENT_FILE_BYTES, readInputFile } from '../input.js'
@@ -17,6 +18,7 @@ interface SeedOptions {
   maxPeers: number
   uploadSlots: number
   peer: { host: string; port: number }[]
+  uploadLimit?: number
   json?: boolean
   quiet?: boolean
 }
@@ -34,6 +36,11 @@ export const registerSeed: RegisterCommand = (program, { io, signal }) => {
     .option('--max-peers <n>', 'connected peers at most', parseCount, 50)
     .option('--upload-slots <n>', 'peers served at once (plus one optimistic unchoke)', parseCount, 8)
     .option('--peer <ip:port>', 'also dial this peer (repeatable)', collectPeer, [])
+    .option(
+      '--upload-limit <rate>',
+      'bytes per second at most, e.g. 500K or 2M (default: unlimited)',
+      parseSize,
+    )
     .option('--json', 'status as JSON lines on stdout')
     .option('-q, --quiet', 'no status output')
     .addHelpText(
@@ -55,7 +62,7 @@ we leave ("stopped") and exits 130.`,
           `${displayText(meta.name)} is incomplete at ${path} (${have}/${meta.pieceCount} pieces verified): run bt download first`,
         )
       }
-      const client = createClient()
+      const client = createClient(options.uploadLimit ? { uploadLimit: options.uploadLimit } : {})
       try {
         const port = await client.listen({
           port: options.port,
