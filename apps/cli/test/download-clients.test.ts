@@ -19,7 +19,6 @@ import {
   makeFixture,
   progressEvents,
   removeFixture,
-  startThrottledAria2,
   type TorrentFixture,
   throttled,
   waitForSeeders,
@@ -142,7 +141,7 @@ describeWithTools(
             settings: throttled(1024 * KIB),
           }),
           startTransmission({ torrentPath: single.torrentPath, directory: transmission }),
-          startThrottledAria2({ torrentPath: single.torrentPath, directory: aria2, uploadLimit: '1M' }),
+          startAria2({ torrentPath: single.torrentPath, directory: aria2, uploadLimit: '1M' }),
         ])
         for (const seeder of seeders) if (seeder.status === 'fulfilled') started(seeder.value)
         for (const seeder of seeders) if (seeder.status === 'rejected') throw seeder.reason

@@ -6,14 +6,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { bytesToKey, decode } from '@bt/bencode'
 import { createTorrent } from '@bt/metainfo'
-import {
-  acceptsTcp,
-  type ContentFileSpec,
-  freeTcpAndUdpPort,
-  type RunningPeer,
-  startProcess,
-  writeContentTree,
-} from '@bt/test-helpers'
+import { type ContentFileSpec, writeContentTree } from '@bt/test-helpers'
 import { type BtResult, cliRoot, runBt, tsxLoader } from './run-bt.js'
 
 export interface TorrentFixture {
@@ -288,42 +281,4 @@ export function spawnBtProcess(args: readonly string[], options: { cwd: string }
  */
 export function throttled(bytesPerSecond: number): Record<string, number | boolean> {
   return { upload_rate_limit: bytesPerSecond, ignore_limits_on_local_network: false }
-}
-
-/**
- * aria2 seeding at most `uploadLimit` (e.g. `1M`) bytes per second, so a download from a mixed swarm lasts
- * long enough to be seen using several peers (`startAria2` with the upload limit it does not offer).
- */
-export async function startThrottledAria2(init: {
-  torrentPath: string
-  directory: string
-  uploadLimit: string
-}): Promise<RunningPeer> {
-  const port = await freeTcpAndUdpPort()
-  const child = startProcess('aria2c', [
-    `--dir=${init.directory}`,
-    `--listen-port=${port}`,
-    '--enable-dht=false',
-    '--enable-dht6=false',
-    '--bt-enable-lpd=false',
-    '--enable-peer-exchange=false',
-    '--disable-ipv6=true',
-    '--check-integrity=true',
-    '--seed-ratio=0.0',
-    '--bt-require-crypto=false',
-    '--file-allocation=none',
-    '--console-log-level=warn',
-    '--summary-interval=0',
-    `--max-upload-limit=${init.uploadLimit}`,
-    init.torrentPath,
-  ])
-  const deadline = Date.now() + 20_000
-  while (!(await acceptsTcp(port))) {
-    if (Date.now() > deadline || child.child.exitCode !== null) {
-      await child.stop()
-      throw new Error(`aria2c did not start listening on ${port}:\n${child.output()}`)
-    }
-    await sleep(100)
-  }
-  return { port, process: child, stop: () => child.stop() }
 }

@@ -52,8 +52,13 @@ export async function startTransmission(init: PeerProgramInit): Promise<RunningP
   return running(port, process, () => rm(configDir, { recursive: true, force: true }))
 }
 
-/** aria2 1.36 (HTTP trackers only: it reaches UDP trackers through its DHT socket, which is off). */
-export async function startAria2(init: PeerProgramInit & { seed?: boolean }): Promise<RunningPeer> {
+/**
+ * aria2 1.36 (HTTP trackers only: it reaches UDP trackers through its DHT socket, which is off).
+ * `seed: false` exits once complete; `uploadLimit` (e.g. `1M`) caps what it serves, per torrent.
+ */
+export async function startAria2(
+  init: PeerProgramInit & { seed?: boolean; uploadLimit?: string },
+): Promise<RunningPeer> {
   const port = await freeTcpAndUdpPort()
   await mkdir(init.directory, { recursive: true })
   const process = startProcess('aria2c', [
@@ -71,6 +76,7 @@ export async function startAria2(init: PeerProgramInit & { seed?: boolean }): Pr
     '--console-log-level=warn',
     '--summary-interval=0',
     ...(init.seed === false ? ['--seed-time=0'] : []),
+    ...(init.uploadLimit ? [`--max-upload-limit=${init.uploadLimit}`] : []),
     init.torrentPath,
   ])
   return running(port, process, async () => {})
