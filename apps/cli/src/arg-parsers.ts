@@ -1,5 +1,6 @@
 // Option value parsers shared by commands. They throw commander's InvalidArgumentError, which the
 // program reports as a usage error (exit 2) naming the option.
+import { type PeerAddress, parsePeerAddress } from '@bt/peer-address'
 import { InvalidArgumentError } from 'commander'
 
 const UNITS: Record<string, number> = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }
@@ -33,4 +34,45 @@ export function collectTier(text: string, tiers: string[][] = []): string[][] {
 export function collectUrl(text: string, list: string[] = []): string[] {
   if (!URL.canParse(text)) throw new InvalidArgumentError(`'${text}' is not a URL.`)
   return [...list, text]
+}
+
+export function parsePort(text: string): number {
+  const port = Number(text)
+  if (!Number.isInteger(port) || port < 1 || port > 65535)
+    throw new InvalidArgumentError(`'${text}' is not a port (1-65535).`)
+  return port
+}
+
+/** A listen port: 0 asks the system for a free one. */
+export function parseListenPort(text: string): number {
+  return text === '0' ? 0 : parsePort(text)
+}
+
+export function parseCount(text: string): number {
+  const count = Number(text)
+  if (!Number.isInteger(count) || count < 1)
+    throw new InvalidArgumentError(`'${text}' is not a positive integer.`)
+  return count
+}
+
+/** `ip:port` or `[ipv6]:port`. */
+export function parsePeer(text: string): PeerAddress {
+  try {
+    return parsePeerAddress(text)
+  } catch (error) {
+    throw new InvalidArgumentError(error instanceof Error ? error.message : String(error))
+  }
+}
+
+/** Repeatable `--peer ip:port`. */
+export function collectPeer(text: string, peers: PeerAddress[] = []): PeerAddress[] {
+  return [...peers, parsePeer(text)]
+}
+
+/** A positive number of seconds. */
+export function parseSeconds(text: string): number {
+  const seconds = Number(text)
+  if (!Number.isFinite(seconds) || seconds <= 0)
+    throw new InvalidArgumentError(`'${text}' is not a positive number.`)
+  return seconds
 }

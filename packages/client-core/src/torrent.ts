@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto'
 import { EventEmitter } from 'node:events'
 import { Bitfield } from '@bt/bitfield'
 import type { Metainfo } from '@bt/metainfo'
-import type { PeerAddress } from '@bt/peer-address'
+import { formatPeerAddress, type PeerAddress } from '@bt/peer-address'
 import { connectPeer, type PeerConnection, type PeerMessage } from '@bt/peer-wire'
 import type { PieceStore } from '@bt/piece-store'
 import { Announcer } from './announcer.js'
@@ -246,7 +246,7 @@ export class Torrent extends EventEmitter<TorrentEvents> {
 
   /** Takes over a connection a peer opened to us (the client's listener matched its info hash). */
   attach(conn: PeerConnection): void {
-    const key = `${conn.remoteAddress.host.includes(':') ? `[${conn.remoteAddress.host}]` : conn.remoteAddress.host}:${conn.remoteAddress.port}`
+    const key = formatPeerAddress(conn.remoteAddress)
     if (this.connectionBudget && this.connectionBudget.used >= this.connectionBudget.max) {
       conn.close()
       return

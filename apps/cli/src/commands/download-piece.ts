@@ -6,11 +6,11 @@ import { createClient } from '@bt/client-core'
 import { parseTorrent } from '@bt/metainfo'
 import { createMemoryStore } from '@bt/piece-store'
 import { InvalidArgumentError } from 'commander'
+import { collectPeer, parseCount, parsePort } from '../arg-parsers.js'
 import type { RegisterCommand } from '../context.js'
 import { UsageError } from '../errors.js'
 import { MAX_TORRENT_FILE_BYTES, readInputFile } from '../input.js'
 import { writeLines } from '../output.js'
-import { collectPeer, parseCount, parsePort } from './download.js'
 
 function parseIndex(text: string): number {
   const index = Number(text)

@@ -3,9 +3,7 @@
 import { join, resolve } from 'node:path'
 import { createClient } from '@bt/client-core'
 import { parseTorrent } from '@bt/metainfo'
-import { parsePeerAddress } from '@bt/peer-address'
-import { InvalidArgumentError } from 'commander'
-import { parseSize } from '../arg-parsers.js'
+import { collectPeer, parseCount, parseListenPort, parseSize } from '../arg-parsers.js'
 import type { RegisterCommand } from '../context.js'
 import { createDownloadProgress, type ProgressMode } from '../download-progress.js'
 import { UsageError } from '../errors.js'
@@ -24,33 +22,6 @@ export interface DownloadOptions {
   seed?: boolean
   downloadLimit?: number
   uploadLimit?: number
-}
-
-export function parsePort(text: string): number {
-  const port = Number(text)
-  if (!Number.isInteger(port) || port < 1 || port > 65535)
-    throw new InvalidArgumentError(`'${text}' is not a port (1-65535).`)
-  return port
-}
-
-/** A listen port: 0 asks the system for a free one. */
-export function parseListenPort(text: string): number {
-  return text === '0' ? 0 : parsePort(text)
-}
-
-export function parseCount(text: string): number {
-  const count = Number(text)
-  if (!Number.isInteger(count) || count < 1)
-    throw new InvalidArgumentError(`'${text}' is not a positive integer.`)
-  return count
-}
-
-export function collectPeer(text: string, peers: { host: string; port: number }[] = []) {
-  try {
-    return [...peers, parsePeerAddress(text)]
-  } catch (error) {
-    throw new InvalidArgumentError(error instanceof Error ? error.message : String(error))
-  }
 }
 
 export const registerDownload: RegisterCommand = (program, { io, signal }) => {

@@ -1,27 +1,18 @@
 // `bt handshake <torrent> <ip:port>`: one BitTorrent handshake with one peer; prints its peer id.
 import { generatePeerId } from '@bt/client-core'
 import { parseTorrent } from '@bt/metainfo'
-import { parsePeerAddress } from '@bt/peer-address'
 import { connectPeer, reservedBytes } from '@bt/peer-wire'
-import { InvalidArgumentError } from 'commander'
+import { parsePeer } from '../arg-parsers.js'
 import type { RegisterCommand } from '../context.js'
 import { MAX_TORRENT_FILE_BYTES, readInputFile } from '../input.js'
 import { toHex, writeLines } from '../output.js'
-
-function parseAddressArgument(text: string) {
-  try {
-    return parsePeerAddress(text)
-  } catch (error) {
-    throw new InvalidArgumentError(error instanceof Error ? error.message : String(error))
-  }
-}
 
 export const registerHandshake: RegisterCommand = (program, { io, signal }) => {
   program
     .command('handshake')
     .description('connect to one peer, exchange handshakes and print its peer id')
     .argument('<torrent>', 'a .torrent file, or - to read one from stdin')
-    .argument('<peer>', 'the peer as ip:port or [ipv6]:port', parseAddressArgument)
+    .argument('<peer>', 'the peer as ip:port or [ipv6]:port', parsePeer)
     .addHelpText(
       'after',
       `

@@ -3,26 +3,11 @@
 import { AllTrackersFailedError, announceOnce, createTrackerTransport, generatePeerId } from '@bt/client-core'
 import { parseTorrent } from '@bt/metainfo'
 import { formatPeerAddress } from '@bt/peer-address'
-import { InvalidArgumentError } from 'commander'
+import { parsePort, parseSeconds } from '../arg-parsers.js'
 import type { RegisterCommand } from '../context.js'
 import { CliError } from '../errors.js'
 import { MAX_TORRENT_FILE_BYTES, readInputFile } from '../input.js'
 import { writeJson, writeLines } from '../output.js'
-
-function parsePort(text: string): number {
-  const port = Number(text)
-  if (!Number.isInteger(port) || port < 1 || port > 65535) {
-    throw new InvalidArgumentError(`'${text}' is not a port (1-65535).`)
-  }
-  return port
-}
-
-function parseSeconds(text: string): number {
-  const seconds = Number(text)
-  if (!Number.isFinite(seconds) || seconds <= 0)
-    throw new InvalidArgumentError(`'${text}' is not a positive number.`)
-  return seconds
-}
 
 export const registerPeers: RegisterCommand = (program, { io, signal }) => {
   program

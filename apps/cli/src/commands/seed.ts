@@ -2,14 +2,13 @@
 import { resolve } from 'node:path'
 import { createClient } from '@bt/client-core'
 import { parseTorrent } from '@bt/metainfo'
-import { parseSize } from '../arg-parsers.js'
+import { collectPeer, parseCount, parseListenPort, parseSize } from '../arg-parsers.js'
 import type { RegisterCommand } from '../context.js'
 import { CliError } from '../errors.js'
 import { MAX_TORRENT_FILE_BYTES, readInputFile } from '../input.js'
 import { displayText, writeJson, writeLines } from '../output.js'
 import { formatBytes } from '../progress.js'
 import { openFileStore } from '../stores.js'
-import { collectPeer, parseCount, parseListenPort } from './download.js'
 import { locateContent } from './verify.js'
 
 interface SeedOptions {
