@@ -1,10 +1,12 @@
 // Shared setup for the download tests: content and its torrent, a tracker that knows when the seeders
 // have announced, copies of the content for each real seeder, and `bt` runs whose --json lines are parsed.
+
 import { spawn } from 'node:child_process'
 import { cp, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { bytesToKey, decode } from '@bt/bencode'
+import type { TorrentProgress } from '@bt/client-core'
 import { createTorrent } from '@bt/metainfo'
 import { type ContentFileSpec, writeContentTree } from '@bt/test-helpers'
 import { type BtResult, cliRoot, runBt, tsxLoader } from './run-bt.js'
@@ -140,19 +142,7 @@ export function sleep(ms: number): Promise<void> {
 
 /** One `--json` line of `bt download`. */
 export type DownloadEvent =
-  | {
-      event: 'progress'
-      verifiedBytes: number
-      wantedBytes: number
-      piecesVerified: number
-      piecesWanted: number
-      downloadedBytes: number
-      uploadedBytes: number
-      downloadRate: number
-      uploadRate: number
-      peers: number
-      knownPeers: number
-    }
+  | ({ event: 'progress' } & TorrentProgress)
   | { event: 'warning'; message: string }
   | { event: 'done'; torrent: string; path: string }
 
