@@ -133,7 +133,18 @@ export class Announcer extends EventEmitter<AnnouncerEvents> {
     }))
   }
 
+  /**
+   * Stops announcing without telling the trackers we left, because another announcer takes over the
+   * same torrent at once (a magnet link whose metadata arrived).
+   */
+  handOff(): void {
+    if (this.stopController.signal.aborted) return
+    this.stopController.abort()
+    for (const group of this.groups) clearTimeout(group.timer)
+  }
+
   /** Stops announcing and sends `stopped` to the trackers that know us, waiting at most `timeoutMs`. */
+
   async stop(timeoutMs = 5000): Promise<void> {
     if (this.stopController.signal.aborted) return
     this.stopController.abort()

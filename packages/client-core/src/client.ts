@@ -1,9 +1,10 @@
 // A client: one identity (peer id, listen port) and one tracker transport shared by its torrents, and
 // the listener that hands incoming peers to the torrent they ask for.
 import { createServer, type Server, type Socket } from 'node:net'
-import type { Metainfo } from '@bt/metainfo'
+import type { MagnetLink, Metainfo } from '@bt/metainfo'
 import { acceptPeer } from '@bt/peer-wire'
 import type { PieceStore } from '@bt/piece-store'
+import { MetadataFetch, type MetadataFetchInit, type MetadataFetchResult } from './metadata-fetch.js'
 import { generatePeerId } from './peer-id.js'
 import { RateLimiter } from './rate-limiter.js'
 import { type ConnectionBudget, Torrent, type TorrentInit } from './torrent.js'
@@ -31,6 +32,11 @@ export type AddTorrentOptions = Omit<
   announce?: boolean
 }
 
+export type FetchMetadataOptions = Omit<MetadataFetchInit, 'magnet' | 'peerId' | 'port' | 'transport'> & {
+  /** Contact the magnet's trackers. Default true. */
+  announce?: boolean
+}
+
 export class Client {
   readonly peerId: Uint8Array
   private listenPort: number
@@ -38,6 +44,8 @@ export class Client {
   private readonly transport: TrackerTransport
   private readonly torrents = new Set<Torrent>()
   private readonly byInfoHash = new Map<string, Torrent>()
+  /** Magnet links whose metadata is being fetched, by info hash. */
+  private readonly fetching = new Map<string, MetadataFetch>()
   private readonly connectionBudget: ConnectionBudget
   private readonly sharedLimits: { upload: RateLimiter; download: RateLimiter }
 
@@ -84,16 +92,43 @@ export class Client {
     acceptPeer(socket, {
       findTorrent: (infoHash) => {
         const torrent = this.byInfoHash.get(Buffer.from(infoHash).toString('hex'))
-        return torrent ? { peerId: this.peerId, pieceCount: torrent.meta.pieceCount } : undefined
+        if (torrent) return torrent.peerInit
+        const fetch = this.fetching.get(Buffer.from(infoHash).toString('hex'))
+        return fetch ? fetch.peerInit : undefined
       },
     }).then(
       (conn) => {
-        const torrent = this.byInfoHash.get(Buffer.from(conn.infoHash).toString('hex'))
-        if (torrent) torrent.attach(conn)
+        const infoHash = Buffer.from(conn.infoHash).toString('hex')
+        const owner = this.byInfoHash.get(infoHash) ?? this.fetching.get(infoHash)
+        if (owner) owner.attach(conn)
         else conn.close()
       },
       () => {},
     )
+  }
+
+  /**
+   * Starts fetching a magnet link's info dictionary from peers (BEP 9); `done` resolves with the metadata,
+   * verified against the info hash, and the peers found, to pass on to `add`.
+   */
+  fetchMetadata(magnet: MagnetLink, options: FetchMetadataOptions = {}): MetadataFetch {
+    const running = this.fetching.get(magnet.infoHash)
+    if (running) return running
+    const { announce = true, ...rest } = options
+    const fetch = new MetadataFetch({
+      ...rest,
+      magnet,
+      peerId: this.peerId,
+      port: this.listenPort,
+      ...(announce ? { transport: this.transport } : {}),
+    })
+    this.fetching.set(magnet.infoHash, fetch)
+    const forget = () => {
+      if (this.fetching.get(magnet.infoHash) === fetch) this.fetching.delete(magnet.infoHash)
+    }
+    fetch.done.then(forget, forget)
+    fetch.start()
+    return fetch
   }
 
   /** Adds a torrent and starts it. */
@@ -119,6 +154,7 @@ export class Client {
     const server = this.server
     this.server = undefined
     const closed = server ? new Promise((resolve) => server.close(resolve)) : undefined
+    for (const fetch of this.fetching.values()) fetch.stop()
     await Promise.allSettled([...this.torrents].map((torrent) => torrent.stop()))
     this.torrents.clear()
     this.byInfoHash.clear()

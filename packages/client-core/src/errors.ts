@@ -30,3 +30,26 @@ export class UnsupportedTrackerError extends Error {
     this.url = url
   }
 }
+
+/** A peer's BEP 9 `ut_metadata` message that cannot be read. */
+export class MetadataMessageError extends Error {
+  override readonly name = 'MetadataMessageError'
+
+  constructor(detail: string) {
+    super(`client-core: malformed ut_metadata message: ${detail}`)
+  }
+}
+
+/**
+ * The info dictionary that hashed to the magnet's info hash is not a usable torrent (BEP 9 metadata
+ * arrived, but `parseInfoDict` refused it): no peer can give a better one, so the fetch ends.
+ */
+export class InvalidMetadataError extends Error {
+  override readonly name = 'InvalidMetadataError'
+  readonly infoHash: string
+
+  constructor(infoHash: string, cause: Error) {
+    super(`client-core: the metadata of ${infoHash} is not a usable torrent: ${cause.message}`, { cause })
+    this.infoHash = infoHash
+  }
+}

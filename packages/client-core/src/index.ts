@@ -14,8 +14,26 @@ export {
   queueDepth,
   type SnubInput,
 } from './block-requests.js'
-export { type AddTorrentOptions, Client, type ClientInit, createClient } from './client.js'
-export { AllTrackersFailedError, type TrackerFailure, UnsupportedTrackerError } from './errors.js'
+export {
+  type AddTorrentOptions,
+  Client,
+  type ClientInit,
+  createClient,
+  type FetchMetadataOptions,
+} from './client.js'
+export {
+  AllTrackersFailedError,
+  InvalidMetadataError,
+  MetadataMessageError,
+  type TrackerFailure,
+  UnsupportedTrackerError,
+} from './errors.js'
+export {
+  MetadataFetch,
+  type MetadataFetchEvents,
+  type MetadataFetchInit,
+  type MetadataFetchResult,
+} from './metadata-fetch.js'
 export { generatePeerId, PEER_ID_PREFIX } from './peer-id.js'
 export { type PeerCandidate, PeerList, type PeerListInit, type PeerSource } from './peer-list.js'
 export {
@@ -39,3 +57,12 @@ export {
   type TrackerTransport,
   type TrackerTransportInit,
 } from './tracker-transport.js'
+export {
+  decodeMetadataMessage,
+  encodeMetadataMessage,
+  MAX_METADATA_SIZE,
+  METADATA_PIECE_SIZE,
+  type MetadataMessage,
+  metadataServer,
+  UT_METADATA,
+} from './ut-metadata.js'

@@ -7,7 +7,13 @@ import { EventEmitter } from 'node:events'
 import { Bitfield } from '@bt/bitfield'
 import type { Metainfo } from '@bt/metainfo'
 import { formatPeerAddress, type PeerAddress } from '@bt/peer-address'
-import { connectPeer, type PeerConnection, type PeerMessage } from '@bt/peer-wire'
+import {
+  connectPeer,
+  createExtensionRegistry,
+  type PeerConnection,
+  type PeerConnectionInit,
+  type PeerMessage,
+} from '@bt/peer-wire'
 import type { PieceStore } from '@bt/piece-store'
 import { Announcer } from './announcer.js'
 import { BLOCK_SIZE, isSnubbed, queueDepth } from './block-requests.js'
@@ -19,6 +25,7 @@ import { RateMeter } from './rate.js'
 import { RateLimiter } from './rate-limiter.js'
 import type { TrackerTransport } from './tracker-transport.js'
 import { Uploader, type UploadQueue } from './uploader.js'
+import { metadataServer } from './ut-metadata.js'
 
 export interface TorrentInit {
   meta: Metainfo
@@ -137,6 +144,8 @@ export class Torrent extends EventEmitter<TorrentEvents> {
   readonly store: PieceStore
   /** Resolves when every wanted piece is verified; rejects on a storage failure or `stop()` first. */
   readonly done: Promise<void>
+  /** What our side of every connection says: the client's listener answers incoming peers with it. */
+  readonly peerInit: Omit<PeerConnectionInit, 'infoHash'>
 
   private readonly init: TorrentInit
   private readonly picker: PiecePicker<PeerSession>
@@ -182,6 +191,14 @@ export class Torrent extends EventEmitter<TorrentEvents> {
     if (init.onlyPiece !== undefined) this.picker.only(init.onlyPiece)
     else if (init.piecePriorities) this.picker.setPiecePriorities(init.piecePriorities)
     this.peerList = new PeerList({ retryDelayMs: init.peerRetryDelayMs ?? 10_000 })
+    const infoBytes = init.meta.infoBytes
+    this.peerInit = {
+      peerId: init.peerId,
+      pieceCount: init.meta.pieceCount,
+      // Peers that came by magnet link fetch the info dictionary from us (BEP 9).
+      extensions: createExtensionRegistry([metadataServer(() => infoBytes)]),
+      extendedHandshake: { listenPort: init.port, metadataSize: infoBytes.length },
+    }
     const limits = (own: number | undefined, shared: RateLimiter | undefined) =>
       [new RateLimiter(own ?? 0), ...(shared ? [shared] : [])].filter((limit) => !limit.unlimited)
     this.downloadLimits = limits(init.downloadLimit, init.sharedLimits?.download)
@@ -346,7 +363,7 @@ export class Torrent extends EventEmitter<TorrentEvents> {
       if (budget) budget.used++
       connectPeer(
         candidate.address,
-        { infoHash: this.meta.infoHashBytes, peerId: this.init.peerId, pieceCount: this.meta.pieceCount },
+        { ...this.peerInit, infoHash: this.meta.infoHashBytes },
         {
           signal: this.stopController.signal,
           connectTimeoutMs: this.init.connectTimeoutMs ?? 10_000,
@@ -360,7 +377,7 @@ export class Torrent extends EventEmitter<TorrentEvents> {
         (error: Error) => {
           this.connecting--
           if (budget) budget.used--
-          if (error.name === 'HandshakeError' && 'reason' in error && error.reason === 'self') {
+          if (error.name === 'HandshakeError' && 'reason' in error && error.reason === 'self-connection') {
             this.peerList.addSelf(candidate.address)
           } else {
             this.peerList.disconnected(candidate.key, true, Date.now())

@@ -1,0 +1,504 @@
+// Fetching a magnet link's info dictionary from peers (BEP 9 over BEP 10). Peers come from the magnet's
+// trackers (announced with a non-zero `left`: we need everything), its `x.pe` peers, the caller and PEX.
+// Until the dictionary is known we send nothing but extension messages: there is nothing to be
+// interested in yet. Pieces are requested from several peers at once; the whole is checked against the
+// info hash before anything uses it. A piece set that fails the check, from one peer, bans that peer;
+// from several, every peer is then asked for a whole copy of its own, so the liar is found by itself.
+import { createHash } from 'node:crypto'
+import { EventEmitter } from 'node:events'
+import { type MagnetLink, type Metainfo, parseInfoDict } from '@bt/metainfo'
+import { formatPeerAddress, type PeerAddress, parsePeerAddress } from '@bt/peer-address'
+import {
+  connectPeer,
+  createExtensionRegistry,
+  type ExtensionRegistry,
+  type PeerConnection,
+  type PeerConnectionInit,
+  type PeerExtension,
+  reservedBytes,
+} from '@bt/peer-wire'
+import { Announcer } from './announcer.js'
+import { InvalidMetadataError } from './errors.js'
+import { PeerList, type PeerSource } from './peer-list.js'
+import type { TrackerTransport } from './tracker-transport.js'
+import {
+  decodeMetadataMessage,
+  encodeMetadataMessage,
+  MAX_METADATA_SIZE,
+  METADATA_PIECE_SIZE,
+  type MetadataMessage,
+  metadataPieceCount,
+  metadataPieceLength,
+  UT_METADATA,
+} from './ut-metadata.js'
+
+export interface MetadataFetchInit {
+  magnet: MagnetLink
+  peerId: Uint8Array
+  /** The port announced to trackers. */
+  port: number
+  /** Without it, trackers are not contacted. */
+  transport?: TrackerTransport
+  /** Peers to dial besides the magnet's `x.pe` and what trackers return. */
+  peers?: readonly PeerAddress[]
+  /** Further extensions to advertise (PEX), besides `ut_metadata`. */
+  extensions?: readonly PeerExtension[]
+  /** Connected peers at most. Default 30. */
+  maxConnections?: number
+  signal?: AbortSignal
+  /** A metadata request unanswered this long drops the peer. Default 20 s. */
+  requestTimeoutMs?: number
+  connectTimeoutMs?: number
+  handshakeTimeoutMs?: number
+  minAnnounceIntervalMs?: number
+  peerRetryDelayMs?: number
+}
+
+export interface MetadataFetchResult {
+  meta: Metainfo
+  /** Peers learned along the way that were not banned: the download starts with them. */
+  peers: PeerAddress[]
+}
+
+export interface MetadataFetchEvents {
+  /** A failure the fetch survives (a peer lied, a tracker is down): for logs. */
+  warning: [message: string, cause?: Error]
+  /** Connected peers changed; `withMetadata` of them said they have it. */
+  peers: [connected: number, withMetadata: number]
+}
+
+const TICK_MS = 1000
+/** Metadata requests outstanding per peer. */
+const PIPELINE = 4
+/** Answers to requests we never made (or data that does not fit) before a peer is dropped. */
+const MAX_UNASKED = 4
+
+/** The info dictionary of one claimed size, filling up from one or several peers. */
+interface Assembly {
+  readonly size: number
+  readonly data: Uint8Array
+  /** Who sent each piece (undefined: not yet received). */
+  readonly senders: (FetchSession | undefined)[]
+  received: number
+}
+
+interface FetchSession {
+  readonly key: string
+  readonly conn: PeerConnection
+  /** Piece → when we asked this peer for it. */
+  readonly asked: Map<number, number>
+  assembly: Assembly | undefined
+  /** The peer said it will not serve metadata (reject) or has none to serve. */
+  refuses: boolean
+  unasked: number
+}
+
+export class MetadataFetch extends EventEmitter<MetadataFetchEvents> {
+  /** Resolves with the verified metadata; rejects when stopped first, or on `InvalidMetadataError`. */
+  readonly done: Promise<MetadataFetchResult>
+  /** The registry connections of this fetch advertise; the client's listener uses it for incoming peers. */
+  readonly extensions: ExtensionRegistry
+
+  private readonly init: MetadataFetchInit
+  private readonly peerList: PeerList
+  private readonly sessions = new Map<string, FetchSession>()
+  private readonly shared = new Map<number, Assembly>()
+  /** Set after a multi-peer assembly failed its check: every peer then fills an assembly of its own. */
+  private solo = false
+  private readonly announcer: Announcer | undefined
+  private readonly stopController = new AbortController()
+  private timer: NodeJS.Timeout | undefined
+  private connecting = 0
+  private started = false
+  private resolveDone!: (result: MetadataFetchResult) => void
+  private rejectDone!: (error: Error) => void
+
+  constructor(init: MetadataFetchInit) {
+    super()
+    this.init = init
+    this.done = new Promise((resolve, reject) => {
+      this.resolveDone = resolve
+      this.rejectDone = reject
+    })
+    this.done.catch(() => {})
+    this.peerList = new PeerList({ retryDelayMs: init.peerRetryDelayMs ?? 10_000 })
+    for (const peer of init.peers ?? []) this.peerList.add(peer, 'manual')
+    for (const text of init.magnet.peers) {
+      try {
+        this.peerList.add(parsePeerAddress(text), 'manual')
+      } catch {
+        // A magnet's `x.pe` may name a host by DNS name; we dial IP literals only.
+      }
+    }
+    this.extensions = createExtensionRegistry([
+      {
+        name: UT_METADATA,
+        onHandshake: (conn) => this.onHandshake(conn),
+        onMessage: (conn, payload) => this.onMetadataMessage(conn, payload),
+      },
+      ...(init.extensions ?? []),
+    ])
+    if (init.transport && init.magnet.trackers.length > 0) {
+      this.announcer = new Announcer({
+        tiers: init.magnet.trackers.map((url) => [url]),
+        infoHash: init.magnet.infoHashBytes,
+        peerId: init.peerId,
+        port: init.port,
+        // The size is unknown: `left` must still say we need data, or trackers count us as a seed.
+        stats: () => ({ uploaded: 0, downloaded: 0, left: 1 }),
+        transport: init.transport,
+        ...(init.minAnnounceIntervalMs !== undefined
+          ? { minAnnounceIntervalMs: init.minAnnounceIntervalMs }
+          : {}),
+      })
+      this.announcer.on('peers', (peers) => this.addPeers(peers, 'tracker'))
+      this.announcer.on('tracker-error', ({ url, error }) =>
+        this.emit('warning', `tracker ${url}: ${error.message}`, error),
+      )
+    }
+  }
+
+  /** What our side of every connection says (for the client's listener too). */
+  get peerInit(): Omit<PeerConnectionInit, 'infoHash'> {
+    return {
+      peerId: this.init.peerId,
+      // Extension protocol only: with the fast extension we would owe the peer a have-none first.
+      reserved: reservedBytes({ extended: true }),
+      extensions: this.extensions,
+      extendedHandshake: { listenPort: this.init.port },
+    }
+  }
+
+  get infoHash(): string {
+    return this.init.magnet.infoHash
+  }
+
+  start(): void {
+    if (this.started) return
+    this.started = true
+    const signal = this.init.signal
+    if (signal) {
+      const onAbort = () => this.stop()
+      if (signal.aborted) queueMicrotask(onAbort)
+      else {
+        signal.addEventListener('abort', onAbort, { once: true })
+        this.stopController.signal.addEventListener(
+          'abort',
+          () => signal.removeEventListener('abort', onAbort),
+          { once: true },
+        )
+      }
+    }
+    this.announcer?.start()
+    this.timer = setInterval(() => this.tick(), TICK_MS)
+    this.dial()
+  }
+
+  /** Adds peers to dial; returns how many were new. */
+  addPeers(peers: readonly PeerAddress[], source: PeerSource = 'manual'): number {
+    let added = 0
+    for (const peer of peers) {
+      const before = this.peerList.size
+      this.peerList.add(peer, source)
+      if (this.peerList.size > before) added++
+    }
+    if (added > 0) this.dial()
+    return added
+  }
+
+  /** Takes over a connection a peer opened to us (made with `extensions` and no piece count). */
+  attach(conn: PeerConnection): void {
+    const key = formatPeerAddress(conn.remoteAddress)
+    if (this.stopped || this.sessions.has(key) || this.sessions.size >= this.maxConnections) {
+      conn.close()
+      return
+    }
+    this.opened(key, conn)
+  }
+
+  /** Gives up: closes every connection, stops announcing; `done` rejects unless it already resolved. */
+  stop(): void {
+    this.finish(new Error('client-core: the metadata fetch was stopped'))
+  }
+
+  private get stopped(): boolean {
+    return this.stopController.signal.aborted
+  }
+
+  private get maxConnections(): number {
+    return this.init.maxConnections ?? 30
+  }
+
+  private dial(): void {
+    if (!this.started || this.stopped) return
+    const slots = this.maxConnections - this.sessions.size - this.connecting
+    if (slots <= 0) return
+    for (const candidate of this.peerList.takeForDialling(slots, Date.now())) {
+      this.connecting++
+      connectPeer(
+        candidate.address,
+        { ...this.peerInit, infoHash: this.init.magnet.infoHashBytes },
+        {
+          signal: this.stopController.signal,
+          connectTimeoutMs: this.init.connectTimeoutMs ?? 10_000,
+          handshakeTimeoutMs: this.init.handshakeTimeoutMs ?? 10_000,
+        },
+      ).then(
+        (conn) => {
+          this.connecting--
+          this.opened(candidate.key, conn)
+        },
+        (error: Error) => {
+          this.connecting--
+          if (error.name === 'HandshakeError' && 'reason' in error && error.reason === 'self-connection') {
+            this.peerList.addSelf(candidate.address)
+          } else {
+            this.peerList.disconnected(candidate.key, true, Date.now())
+          }
+          this.dial()
+        },
+      )
+    }
+  }
+
+  private opened(key: string, conn: PeerConnection): void {
+    if (this.stopped || this.peerList.isBanned(key)) {
+      conn.close()
+      return
+    }
+    this.peerList.connected(key)
+    const session: FetchSession = {
+      key,
+      conn,
+      asked: new Map(),
+      assembly: undefined,
+      refuses: false,
+      unasked: 0,
+    }
+    this.sessions.set(key, session)
+    conn.once('close', (reason) => this.closed(session, reason))
+    if (!conn.negotiated.extended) this.drop(session, 'does not support the extension protocol', false)
+    else this.reportPeers()
+  }
+
+  private closed(session: FetchSession, reason: Error | undefined): void {
+    if (this.sessions.get(session.key) !== session) return
+    this.sessions.delete(session.key)
+    this.peerList.disconnected(session.key, reason !== undefined, Date.now())
+    if (this.stopped) return
+    this.reportPeers()
+    for (const other of this.sessions.values()) this.fill(other)
+    this.dial()
+  }
+
+  private reportPeers(): void {
+    let withMetadata = 0
+    for (const session of this.sessions.values()) if (session.assembly) withMetadata++
+    this.emit('peers', this.sessions.size, withMetadata)
+  }
+
+  private onHandshake(conn: PeerConnection): void {
+    const session = this.sessions.get(formatPeerAddress(conn.remoteAddress))
+    if (!session || session.conn !== conn || session.assembly) return
+    const handshake = conn.extendedHandshake
+    if (!handshake?.m.has(UT_METADATA)) {
+      this.drop(session, 'does not serve metadata (no ut_metadata)', false)
+      return
+    }
+    const size = handshake.metadataSize
+    // Without `metadata_size` the peer does not have the metadata yet; it may tell us in an update.
+    if (size === undefined) return
+    if (size > MAX_METADATA_SIZE) {
+      this.ban(session, `claims a ${size}-byte info dictionary (over ${MAX_METADATA_SIZE})`)
+      return
+    }
+    session.assembly = this.assemblyFor(size)
+    this.reportPeers()
+    this.fill(session)
+  }
+
+  private assemblyFor(size: number): Assembly {
+    const fresh = (): Assembly => ({
+      size,
+      data: new Uint8Array(size),
+      senders: new Array(metadataPieceCount(size)),
+      received: 0,
+    })
+    if (this.solo) return fresh()
+    let assembly = this.shared.get(size)
+    if (!assembly) {
+      assembly = fresh()
+      this.shared.set(size, assembly)
+    }
+    return assembly
+  }
+
+  /** Asks the peer for pieces of its assembly nobody is fetching, then (end game) for ones others are slow on. */
+  private fill(session: FetchSession): void {
+    const assembly = session.assembly
+    if (!assembly || session.refuses || session.conn.closed || this.stopped) return
+    const count = assembly.senders.length
+    const wanted: number[] = []
+    const inFlight = this.inFlight(assembly)
+    for (let piece = 0; piece < count && session.asked.size + wanted.length < PIPELINE; piece++) {
+      if (assembly.senders[piece] === undefined && !inFlight.has(piece)) wanted.push(piece)
+    }
+    for (let piece = 0; piece < count && session.asked.size + wanted.length < PIPELINE; piece++) {
+      if (assembly.senders[piece] === undefined && inFlight.has(piece) && !session.asked.has(piece))
+        wanted.push(piece)
+    }
+    const now = Date.now()
+    for (const piece of wanted) {
+      session.asked.set(piece, now)
+      this.send(session, { type: 'request', piece })
+    }
+  }
+
+  private inFlight(assembly: Assembly): Set<number> {
+    const pieces = new Set<number>()
+    for (const session of this.sessions.values())
+      if (session.assembly === assembly) for (const piece of session.asked.keys()) pieces.add(piece)
+    return pieces
+  }
+
+  private send(session: FetchSession, message: MetadataMessage): void {
+    if (!session.conn.closed) session.conn.sendExtended(UT_METADATA, encodeMetadataMessage(message))
+  }
+
+  private onMetadataMessage(conn: PeerConnection, payload: Uint8Array): void {
+    const session = this.sessions.get(formatPeerAddress(conn.remoteAddress))
+    if (!session || session.conn !== conn) return
+    let message: MetadataMessage | undefined
+    try {
+      message = decodeMetadataMessage(payload)
+    } catch (error) {
+      this.ban(session, (error as Error).message)
+      return
+    }
+    if (message === undefined) return
+    switch (message.type) {
+      case 'request':
+        // We have nothing to serve yet (BEP 9: reject).
+        if (conn.extendedHandshake?.m.has(UT_METADATA))
+          this.send(session, { type: 'reject', piece: message.piece })
+        return
+      case 'reject':
+        if (!session.asked.delete(message.piece)) return
+        session.refuses = true
+        this.refill()
+        return
+      case 'data':
+        this.onData(session, message)
+        return
+    }
+  }
+
+  private onData(session: FetchSession, message: Extract<MetadataMessage, { type: 'data' }>): void {
+    const assembly = session.assembly
+    const { piece } = message
+    if (!assembly || !session.asked.delete(piece)) {
+      if (++session.unasked > MAX_UNASKED) this.ban(session, 'sent metadata nobody asked for')
+      return
+    }
+    if (message.totalSize !== assembly.size) {
+      this.ban(session, `said the metadata is ${assembly.size} bytes, then ${message.totalSize}`)
+      return
+    }
+    if (message.data.length !== metadataPieceLength(assembly.size, piece)) {
+      this.ban(session, `sent metadata piece ${piece} with ${message.data.length} bytes`)
+      return
+    }
+    if (assembly.senders[piece] === undefined) {
+      assembly.data.set(message.data, piece * METADATA_PIECE_SIZE)
+      assembly.senders[piece] = session
+      assembly.received++
+      if (assembly.received === assembly.senders.length) {
+        this.assembled(assembly)
+        return
+      }
+    }
+    this.refill()
+  }
+
+  private assembled(assembly: Assembly): void {
+    const hash = createHash('sha1').update(assembly.data).digest('hex')
+    if (hash === this.init.magnet.infoHash) {
+      let meta: Metainfo
+      try {
+        meta = parseInfoDict(assembly.data, {
+          trackers: this.init.magnet.trackers,
+          webSeeds: this.init.magnet.webSeeds,
+        })
+      } catch (error) {
+        this.finish(new InvalidMetadataError(this.infoHash, error as Error))
+        return
+      }
+      this.finish(undefined, meta)
+      return
+    }
+    const senders = new Set(assembly.senders)
+    for (const [size, shared] of this.shared) if (shared === assembly) this.shared.delete(size)
+    if (senders.size === 1) {
+      const [liar] = senders
+      this.ban(liar!, 'sent metadata that does not match the info hash')
+    } else {
+      this.emit(
+        'warning',
+        `metadata from ${senders.size} peers failed the info hash check; asking each alone`,
+      )
+      this.solo = true
+    }
+    // Everyone on the failed assembly starts over (the banned peer is gone by now).
+    for (const session of this.sessions.values()) {
+      if (session.assembly !== assembly) continue
+      session.asked.clear()
+      session.assembly = this.assemblyFor(assembly.size)
+    }
+    this.refill()
+  }
+
+  private refill(): void {
+    for (const session of this.sessions.values()) this.fill(session)
+  }
+
+  private tick(): void {
+    const now = Date.now()
+    const timeout = this.init.requestTimeoutMs ?? 20_000
+    for (const session of [...this.sessions.values()]) {
+      for (const at of session.asked.values()) {
+        if (now - at >= timeout) {
+          this.drop(session, `did not answer a metadata request in ${timeout / 1000} s`, true)
+          break
+        }
+      }
+    }
+    this.dial()
+  }
+
+  private drop(session: FetchSession, why: string, failed: boolean): void {
+    this.emit('warning', `peer ${session.key} ${why}`)
+    session.conn.close(failed ? new Error(why) : undefined)
+  }
+
+  private ban(session: FetchSession, why: string): void {
+    this.peerList.ban(session.key)
+    this.drop(session, why, true)
+  }
+
+  private finish(error: Error | undefined, meta?: Metainfo): void {
+    if (this.stopped) return
+    this.stopController.abort(error ?? new Error('metadata fetch finished'))
+    clearInterval(this.timer)
+    for (const session of this.sessions.values()) session.conn.close()
+    this.sessions.clear()
+    if (meta) {
+      // The torrent that takes over announces `started` itself: no `stopped` in between.
+      this.announcer?.handOff()
+      const peers = [...this.peerList.all()].filter((peer) => !peer.banned).map((peer) => peer.address)
+      this.resolveDone({ meta, peers })
+    } else {
+      void this.announcer?.stop()
+      this.rejectDone(error!)
+    }
+  }
+}

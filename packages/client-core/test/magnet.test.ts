@@ -1,0 +1,301 @@
+// Magnet links end to end on loopback: the info dictionary fetched from peers (BEP 9) — our own seeder,
+// libtorrent, and liars among honest peers — then the download it unlocks.
+
+import { writeFile } from 'node:fs/promises'
+import { createServer, type Server } from 'node:net'
+import { join } from 'node:path'
+import {
+  createTorrent,
+  type MagnetLink,
+  type Metainfo,
+  parseMagnet,
+  parseTorrent,
+  toMagnet,
+} from '@bt/metainfo'
+import { acceptPeer, createExtensionRegistry, type PeerConnection, reservedBytes } from '@bt/peer-wire'
+import { createMemoryStore, type PieceStore } from '@bt/piece-store'
+import { describeWithTools, pseudoRandomBytes, startLibtorrentSeeder, withTempDir } from '@bt/test-helpers'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import {
+  type Client,
+  createClient,
+  decodeMetadataMessage,
+  encodeMetadataMessage,
+  METADATA_PIECE_SIZE,
+  UT_METADATA,
+} from '../src/index.js'
+
+// 1280 pieces of 16 KiB: a 25 KB info dictionary, so the metadata comes in two BEP 9 pieces.
+const content = pseudoRandomBytes(20 * 1024 * 1024, 'magnet')
+let meta: Metainfo
+let torrentBytes: Uint8Array
+let magnet: MagnetLink
+let seeder: Client
+
+async function filledStore(): Promise<PieceStore> {
+  const store = createMemoryStore(meta)
+  for (let index = 0; index < meta.pieceCount; index++) {
+    const start = index * meta.pieceLength
+    await store.writePiece(index, content.subarray(start, start + meta.layout.pieceLengthAt(index)))
+  }
+  return store
+}
+
+beforeAll(async () => {
+  const created = await createTorrent(
+    { path: ['magnet.bin'], length: content.length, source: content },
+    { pieceLength: 16 * 1024 },
+  )
+  torrentBytes = created.torrent
+  meta = parseTorrent(torrentBytes)
+  magnet = parseMagnet(toMagnet(meta))
+  seeder = createClient()
+  await seeder.listen({ port: 0, host: '127.0.0.1' })
+  seeder.add(meta, { store: await filledStore(), seed: true, announce: false })
+})
+
+afterAll(async () => {
+  await seeder?.close()
+})
+
+const local = (port: number) => ({ host: '127.0.0.1', port })
+
+describe('metadata from our own seeder', () => {
+  it('fetches the info dictionary in several pieces and verifies it', async () => {
+    expect(meta.infoBytes.length).toBeGreaterThan(METADATA_PIECE_SIZE)
+    const client = createClient()
+    try {
+      const { meta: fetched, peers } = await client.fetchMetadata(magnet, {
+        peers: [local(seeder.port)],
+        announce: false,
+      }).done
+      expect(fetched.infoHash).toBe(meta.infoHash)
+      expect(Buffer.from(fetched.infoBytes).equals(Buffer.from(meta.infoBytes))).toBe(true)
+      expect(fetched.pieceCount).toBe(meta.pieceCount)
+      expect(peers).toContainEqual(local(seeder.port))
+    } finally {
+      await client.close()
+    }
+  })
+
+  it('a torrent added by magnet link alone downloads to completion, verified', async () => {
+    const client = createClient()
+    try {
+      const linkWithPeer = parseMagnet(`${toMagnet(meta)}&x.pe=127.0.0.1:${seeder.port}`)
+      const { meta: fetched, peers } = await client.fetchMetadata(linkWithPeer, { announce: false }).done
+      const store = createMemoryStore(fetched)
+      const torrent = client.add(fetched, { store, peers, announce: false })
+      await torrent.done
+      const pieces = await Promise.all([...Array(fetched.pieceCount).keys()].map((i) => store.readPiece(i)))
+      expect(Buffer.concat(pieces).equals(content)).toBe(true)
+    } finally {
+      await client.close()
+    }
+  })
+
+  it('stops cleanly when aborted with no peer to ask', async () => {
+    const client = createClient()
+    try {
+      const controller = new AbortController()
+      const fetching = client.fetchMetadata(magnet, { announce: false, signal: controller.signal }).done
+      setTimeout(() => controller.abort(), 50)
+      await expect(fetching).rejects.toThrow(/stopped/)
+    } finally {
+      await client.close()
+    }
+  })
+})
+
+/** A peer that has the torrent's metadata (it says) and answers requests as `answer` decides. */
+async function startMetadataPeer(
+  claimedSize: number,
+  answer: (piece: number) => Uint8Array,
+  options: { delayMs?: (piece: number) => number } = {},
+): Promise<{ server: Server; port: number; connections: PeerConnection[]; close(): void }> {
+  const connections: PeerConnection[] = []
+  const registry = createExtensionRegistry([
+    {
+      name: UT_METADATA,
+      onMessage(conn, payload) {
+        const message = decodeMetadataMessage(payload)
+        if (message?.type !== 'request') return
+        const reply = encodeMetadataMessage({
+          type: 'data',
+          piece: message.piece,
+          totalSize: claimedSize,
+          data: answer(message.piece),
+        })
+        setTimeout(() => {
+          if (!conn.closed) conn.sendExtended(UT_METADATA, reply)
+        }, options.delayMs?.(message.piece) ?? 0)
+      },
+    },
+  ])
+  const server = createServer((socket) => {
+    socket.on('error', () => {})
+    acceptPeer(socket, {
+      findTorrent: () => ({
+        peerId: Buffer.from('-XX0001-liarliarliar'),
+        reserved: reservedBytes({ extended: true }),
+        extensions: registry,
+        extendedHandshake: { metadataSize: claimedSize },
+      }),
+    }).then(
+      (conn) => connections.push(conn),
+      () => {},
+    )
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const address = server.address()
+  return {
+    server,
+    port: typeof address === 'object' && address ? address.port : 0,
+    connections,
+    close() {
+      for (const conn of connections) conn.close()
+      server.close()
+    },
+  }
+}
+
+/** An honest peer that answers after the liars, so the liars' copies are complete first. */
+function startSlowHonestPeer() {
+  return startMetadataPeer(meta.infoBytes.length, realPiece, { delayMs: () => 300 })
+}
+
+function realPiece(piece: number): Uint8Array {
+  const start = piece * METADATA_PIECE_SIZE
+  return meta.infoBytes.subarray(start, Math.min(start + METADATA_PIECE_SIZE, meta.infoBytes.length))
+}
+
+describe('lying metadata peers', () => {
+  it('drops a peer whose metadata does not hash to the info hash and finishes from an honest one', async () => {
+    const liar = await startMetadataPeer(meta.infoBytes.length, (piece) =>
+      realPiece(piece).map((byte) => byte ^ 0xff),
+    )
+    const honest = await startSlowHonestPeer()
+    const client = createClient()
+    try {
+      const fetch = client.fetchMetadata(magnet, {
+        peers: [local(liar.port), local(honest.port)],
+        announce: false,
+      })
+      const warnings: string[] = []
+      fetch.on('warning', (message) => warnings.push(message))
+      const result = await fetch.done
+      expect(warnings.some((warning) => warning.includes(`${liar.port}`))).toBe(true)
+      expect(result.meta.infoHash).toBe(meta.infoHash)
+      expect(result.peers).not.toContainEqual(local(liar.port))
+      expect(result.peers).toContainEqual(local(honest.port))
+    } finally {
+      await client.close()
+      liar.close()
+      honest.close()
+    }
+  })
+
+  it('finds the liar when its pieces were mixed with an honest peer pieces', async () => {
+    // The liar is quick with its corrupt piece 1 and slow with piece 0; the honest peer the other way
+    // round: the first copy has a piece from each, fails, and each peer is then asked alone.
+    const liar = await startMetadataPeer(
+      meta.infoBytes.length,
+      (piece) => (piece === 1 ? realPiece(piece).map((byte) => byte ^ 0xff) : realPiece(piece)),
+      { delayMs: (piece) => (piece === 0 ? 300 : 0) },
+    )
+    const honest = await startMetadataPeer(meta.infoBytes.length, realPiece, {
+      delayMs: (piece) => (piece === 1 ? 300 : 0),
+    })
+    const client = createClient()
+    try {
+      const fetch = client.fetchMetadata(magnet, {
+        peers: [local(liar.port), local(honest.port)],
+        announce: false,
+      })
+      const warnings: string[] = []
+      fetch.on('warning', (message) => warnings.push(message))
+      const result = await fetch.done
+      expect(warnings.some((warning) => warning.includes(`${liar.port}`))).toBe(true)
+      expect(result.meta.infoHash).toBe(meta.infoHash)
+      expect(result.peers).not.toContainEqual(local(liar.port))
+      expect(result.peers).toContainEqual(local(honest.port))
+      expect(warnings.some((warning) => warning.includes('asking each alone'))).toBe(true)
+    } finally {
+      await client.close()
+      liar.close()
+      honest.close()
+    }
+  })
+
+  it('bans a peer that lies about metadata_size', async () => {
+    const size = meta.infoBytes.length + 5000
+    const liar = await startMetadataPeer(size, (piece) => {
+      const padded = new Uint8Array(size)
+      padded.set(meta.infoBytes)
+      const start = piece * METADATA_PIECE_SIZE
+      return padded.subarray(start, Math.min(start + METADATA_PIECE_SIZE, size))
+    })
+    const honest = await startSlowHonestPeer()
+    const client = createClient()
+    try {
+      const fetch = client.fetchMetadata(magnet, {
+        peers: [local(liar.port), local(honest.port)],
+        announce: false,
+      })
+      const warnings: string[] = []
+      fetch.on('warning', (message) => warnings.push(message))
+      const result = await fetch.done
+      expect(warnings.some((warning) => warning.includes(`${liar.port}`))).toBe(true)
+      expect(result.meta.infoHash).toBe(meta.infoHash)
+      expect(result.peers).not.toContainEqual(local(liar.port))
+      expect(result.peers).toContainEqual(local(honest.port))
+    } finally {
+      await client.close()
+      liar.close()
+      honest.close()
+    }
+  })
+
+  it('rejects a claimed metadata_size over the cap without asking', async () => {
+    const liar = await startMetadataPeer(64 * 1024 * 1024, () => new Uint8Array(METADATA_PIECE_SIZE))
+    const honest = await startSlowHonestPeer()
+    const client = createClient()
+    try {
+      const fetch = client.fetchMetadata(magnet, {
+        peers: [local(liar.port), local(honest.port)],
+        announce: false,
+      })
+      const warnings: string[] = []
+      fetch.on('warning', (message) => warnings.push(message))
+      const result = await fetch.done
+      expect(warnings.some((warning) => warning.includes(`${liar.port}`))).toBe(true)
+      expect(result.meta.infoHash).toBe(meta.infoHash)
+      expect(result.peers).not.toContainEqual(local(liar.port))
+      expect(result.peers).toContainEqual(local(honest.port))
+    } finally {
+      await client.close()
+      liar.close()
+      honest.close()
+    }
+  })
+})
+
+describeWithTools(['py:libtorrent'], 'metadata from libtorrent', () => {
+  it('fetches the info dictionary from a libtorrent seeder', async () => {
+    await withTempDir(async (dir) => {
+      await writeFile(join(dir, 'magnet.bin'), content)
+      await writeFile(join(dir, 'magnet.torrent'), torrentBytes)
+      const lt = await startLibtorrentSeeder({ torrentPath: join(dir, 'magnet.torrent'), savePath: dir })
+      const client = createClient()
+      try {
+        const { meta: fetched } = await client.fetchMetadata(magnet, {
+          peers: [local(lt.port)],
+          announce: false,
+        }).done
+        expect(fetched.infoHash).toBe(meta.infoHash)
+      } finally {
+        await client.close()
+        await lt.stop()
+      }
+    })
+  }, 60_000)
+})
