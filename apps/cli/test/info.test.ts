@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { truncate, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
@@ -74,7 +73,6 @@ function torrentBytes(root: Record<string, unknown>): Uint8Array {
 }
 
 const smallInfo = { length: 5, name: 'a.txt', 'piece length': 16384, pieces: new Uint8Array(20).fill(0xab) }
-const smallInfoHash = createHash('sha1').update(encode(smallInfo)).digest('hex')
 
 describe('bt info', () => {
   it.each(fixtures)('prints the required block for $file', async (expected) => {
@@ -261,32 +259,6 @@ describe('bt info', () => {
     const { code, stdout } = await runBt(['info', '-'], { stdin })
     expect(code).toBe(0)
     expect(stdout).toContain('Info Hash: 1dc8b6dbbb81c58b71220e20908245f8f565433f\n')
-  })
-
-  it('shows what a magnet link holds without fetching anything', async () => {
-    const magnet = `magnet:?xt=urn:btih:${smallInfoHash.toUpperCase()}&dn=a%20file&tr=http%3A%2F%2Ft.example%2Fannounce&tr=udp://u.example:1&x.pe=127.0.0.1:6881`
-    expect(await runBt(['info', magnet])).toEqual({
-      code: 0,
-      stderr: '',
-      stdout: [
-        'Tracker URL: http://t.example/announce',
-        `Info Hash: ${smallInfoHash}`,
-        'Name: a file',
-        'Trackers:',
-        '  http://t.example/announce',
-        '  udp://u.example:1',
-        'Peers:',
-        '  127.0.0.1:6881',
-        '',
-      ].join('\n'),
-    })
-    expect(JSON.parse((await runBt(['info', '--json', magnet])).stdout)).toEqual({
-      infoHash: smallInfoHash,
-      name: 'a file',
-      trackers: ['http://t.example/announce', 'udp://u.example:1'],
-      webSeeds: [],
-      peers: ['127.0.0.1:6881'],
-    })
   })
 
   describe('failures exit 1 with one line on stderr', () => {

@@ -3,14 +3,14 @@
 import { writeFile } from 'node:fs/promises'
 import { resolve } from 'node:path'
 import { createClient } from '@bt/client-core'
-import { parseTorrent } from '@bt/metainfo'
 import { createMemoryStore } from '@bt/piece-store'
+import type { Command } from 'commander'
 import { InvalidArgumentError } from 'commander'
 import { collectPeer, parseCount, parsePort } from '../arg-parsers.js'
-import type { RegisterCommand } from '../context.js'
+import type { CommandContext, RegisterCommand } from '../context.js'
 import { UsageError } from '../errors.js'
-import { MAX_TORRENT_FILE_BYTES, readInputFile } from '../input.js'
 import { writeLines } from '../output.js'
+import { loadTorrent } from '../torrent-source.js'
 
 function parseIndex(text: string): number {
   const index = Number(text)
@@ -19,13 +19,26 @@ function parseIndex(text: string): number {
   return index
 }
 
-export const registerDownloadPiece: RegisterCommand = (program, { io, signal }) => {
-  program
-    .command('download_piece')
-    .alias('download-piece')
-    .description('download one piece, verify it, and write its bytes to a file')
+export const registerDownloadPiece: RegisterCommand = (program, context) => {
+  defineDownloadPiece(program.command('download_piece').alias('download-piece'), context, {
+    description: 'download one piece, verify it, and write its bytes to a file',
+    argument: ['<torrent>', 'a .torrent file, or a magnet: link (its metadata is fetched first)'],
+  })
+  defineDownloadPiece(program.command('magnet_download_piece').alias('magnet-download-piece'), context, {
+    description: "download one piece of a magnet link's torrent (metadata from peers first), verified",
+    argument: ['<magnet>', 'a magnet: link'],
+  })
+}
+
+function defineDownloadPiece(
+  command: Command,
+  { io, signal }: CommandContext,
+  variant: { description: string; argument: [string, string] },
+): void {
+  command
+    .description(variant.description)
     .requiredOption('-o, --output <path>', 'where to write the piece')
-    .argument('<torrent>', 'a .torrent file')
+    .argument(...variant.argument)
     .argument('<index>', 'the piece index (0-based)', parseIndex)
     .option('--port <port>', 'listen port announced to trackers', parsePort, 6881)
     .option('--max-peers <n>', 'connected peers at most', parseCount, 50)
@@ -40,24 +53,22 @@ export const registerDownloadPiece: RegisterCommand = (program, { io, signal }) 
         index: number,
         options: { output: string; port: number; maxPeers: number; peer: { host: string; port: number }[] },
       ) => {
-        const meta = parseTorrent(
-          await readInputFile(source, io, { maxBytes: MAX_TORRENT_FILE_BYTES, signal }),
-        )
-        if (index >= meta.pieceCount) {
-          throw new UsageError(
-            `piece ${index} does not exist: the torrent has ${meta.pieceCount} pieces (0-${meta.pieceCount - 1})`,
-          )
-        }
-        const store = createMemoryStore(meta)
         const client = createClient({ port: options.port })
         const onAbort = () => void client.close()
         signal.addEventListener('abort', onAbort, { once: true })
         try {
+          const { meta, peers } = await loadTorrent(source, { io, signal, client, peers: options.peer })
+          if (index >= meta.pieceCount) {
+            throw new UsageError(
+              `piece ${index} does not exist: the torrent has ${meta.pieceCount} pieces (0-${meta.pieceCount - 1})`,
+            )
+          }
+          const store = createMemoryStore(meta)
           const torrent = client.add(meta, {
             store,
             onlyPiece: index,
             maxConnections: options.maxPeers,
-            peers: options.peer,
+            peers: [...options.peer, ...peers],
           })
           await torrent.done
           const piece = await store.readPiece(index)

@@ -1,15 +1,15 @@
-// `bt download <torrent> [-d DIR | -o PATH]`: downloads a whole torrent from its swarm, verifying every
-// piece; running it again resumes. Also reached as `bt <file.torrent> -d DIR`.
+// `bt download <torrent|magnet> [-d DIR | -o PATH]`: downloads a whole torrent from its swarm, verifying
+// every piece; running it again resumes. Also reached as `bt <file.torrent> -d DIR` and `bt magnet_download`.
 import { join, resolve } from 'node:path'
 import { createClient } from '@bt/client-core'
-import { parseTorrent } from '@bt/metainfo'
+import type { Command } from 'commander'
 import { collectPeer, parseCount, parseListenPort, parseSize } from '../arg-parsers.js'
-import type { RegisterCommand } from '../context.js'
+import type { CommandContext, RegisterCommand } from '../context.js'
 import { createDownloadProgress, type ProgressMode } from '../download-progress.js'
 import { UsageError } from '../errors.js'
-import { MAX_TORRENT_FILE_BYTES, readInputFile } from '../input.js'
 import { displayText, writeJson, writeLines } from '../output.js'
 import { openFileStore } from '../stores.js'
+import { loadTorrent } from '../torrent-source.js'
 
 export interface DownloadOptions {
   dir?: string
@@ -24,11 +24,25 @@ export interface DownloadOptions {
   uploadLimit?: number
 }
 
-export const registerDownload: RegisterCommand = (program, { io, signal }) => {
-  program
-    .command('download')
-    .description('download a torrent from its swarm, verifying every piece (run again to resume)')
-    .argument('<torrent>', 'a .torrent file')
+export const registerDownload: RegisterCommand = (program, context) => {
+  defineDownload(program.command('download'), context, {
+    description: 'download a torrent from its swarm, verifying every piece (run again to resume)',
+    argument: ['<torrent>', 'a .torrent file, or a magnet: link'],
+  })
+  defineDownload(program.command('magnet_download').alias('magnet-download'), context, {
+    description: 'download a magnet link: its metadata from peers, then every piece, verified',
+    argument: ['<magnet>', 'a magnet: link'],
+  })
+}
+
+function defineDownload(
+  command: Command,
+  { io, signal }: CommandContext,
+  variant: { description: string; argument: [string, string] },
+): void {
+  command
+    .description(variant.description)
+    .argument(...variant.argument)
     .option(
       '-d, --dir <dir>',
       'directory that receives the content as DIR/<name> (default: the current directory)',
@@ -57,7 +71,9 @@ Output: "Downloaded <torrent> to <path>." once every piece is verified. With -d 
 DIR/<name> (a file, or a folder for multi-file torrents); with -o the single file is written to exactly PATH.
 Progress: a live line on a terminal (percent, rate, ETA, peers), a plain line every 5 s otherwise,
 JSON events with --json. Ctrl-C stops cleanly (trackers are told, resume data saved); running the same
-command again resumes without re-downloading verified pieces.`,
+command again resumes without re-downloading verified pieces.
+A magnet link's metadata is fetched from its swarm first (trackers, x.pe peers, --peer) and checked
+against its info hash; 'bt download' and 'bt magnet_download' take either.`,
     )
     .action(async (source: string, options: DownloadOptions) => {
       await download(source, options, io, signal)
@@ -72,20 +88,12 @@ async function download(
 ): Promise<void> {
   if (options.dir !== undefined && options.output !== undefined)
     throw new UsageError('give -d or -o, not both')
-  const meta = parseTorrent(await readInputFile(source, io, { maxBytes: MAX_TORRENT_FILE_BYTES, signal }))
-  if (options.output !== undefined && meta.multiFile) {
-    throw new UsageError(`-o names one file, but ${displayText(meta.name)} is a multi-file torrent: use -d`)
-  }
-  const target =
-    options.output !== undefined
-      ? { contentPath: resolve(io.cwd, options.output) }
-      : { directory: resolve(io.cwd, options.dir ?? '.') }
-  const destination = 'contentPath' in target ? target.contentPath : join(target.directory, meta.name)
-  const store = await openFileStore(meta, target, signal)
   const client = createClient({
     ...(options.downloadLimit ? { downloadLimit: options.downloadLimit } : {}),
     ...(options.uploadLimit ? { uploadLimit: options.uploadLimit } : {}),
   })
+  const onAbort = () => void client.close()
+  signal.addEventListener('abort', onAbort, { once: true })
   const mode: ProgressMode = options.json
     ? 'json'
     : options.quiet
@@ -93,25 +101,36 @@ async function download(
       : io.stderrIsTTY
         ? 'tty'
         : 'plain'
-  const progress = createDownloadProgress(io, mode, displayText(meta.name))
+  let progress: ReturnType<typeof createDownloadProgress> | undefined
   try {
+    // Listening first: trackers (and a magnet's swarm) learn the port we really accept peers on.
     await client.listen({ port: options.port })
-  } catch (error) {
-    await store.close()
-    await client.close()
-    throw error
-  }
-  const torrent = client.add(meta, {
-    store,
-    maxConnections: options.maxPeers,
-    peers: options.peer,
-    ...(options.seed ? { seed: true } : {}),
-  })
-  torrent.on('progress', (update) => progress.update(update))
-  if (options.json) torrent.on('warning', (message) => writeJson(io.stdout, { event: 'warning', message }))
-  const onAbort = () => void client.close()
-  signal.addEventListener('abort', onAbort, { once: true })
-  try {
+    const { meta, peers } = await loadTorrent(source, {
+      io,
+      signal,
+      client,
+      peers: options.peer,
+      report: mode === 'tty' || mode === 'plain',
+    })
+    if (options.output !== undefined && meta.multiFile) {
+      throw new UsageError(`-o names one file, but ${displayText(meta.name)} is a multi-file torrent: use -d`)
+    }
+    const target =
+      options.output !== undefined
+        ? { contentPath: resolve(io.cwd, options.output) }
+        : { directory: resolve(io.cwd, options.dir ?? '.') }
+    const destination = 'contentPath' in target ? target.contentPath : join(target.directory, meta.name)
+    const store = await openFileStore(meta, target, signal)
+    progress = createDownloadProgress(io, mode, displayText(meta.name))
+    const torrent = client.add(meta, {
+      store,
+      maxConnections: options.maxPeers,
+      peers: [...options.peer, ...peers],
+      ...(options.seed ? { seed: true } : {}),
+    })
+    const shown = progress
+    torrent.on('progress', (update) => shown.update(update))
+    if (options.json) torrent.on('warning', (message) => writeJson(io.stdout, { event: 'warning', message }))
     await torrent.done
     progress.finish()
     if (options.json) writeJson(io.stdout, { event: 'done', torrent: source, path: destination })
@@ -122,7 +141,7 @@ async function download(
       signal.throwIfAborted()
     }
   } finally {
-    progress.finish()
+    progress?.finish()
     signal.removeEventListener('abort', onAbort)
     await client.close()
   }

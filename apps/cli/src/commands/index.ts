@@ -6,6 +6,7 @@ import { registerDownload } from './download.js'
 import { registerDownloadPiece } from './download-piece.js'
 import { registerHandshake } from './handshake.js'
 import { registerInfo } from './info.js'
+import { registerMagnetHandshake, registerMagnetParse } from './magnet.js'
 import { registerPeers } from './peers.js'
 import { registerSeed } from './seed.js'
 import { registerVerify } from './verify.js'
@@ -19,5 +20,7 @@ export const commands: readonly RegisterCommand[] = [
   registerPeers,
   registerHandshake,
   registerDownloadPiece,
+  registerMagnetParse,
+  registerMagnetHandshake,
   registerDecode,
 ]

@@ -1,14 +1,13 @@
-// `bt seed <torrent> <path>`: checks the content on disk, then serves it to the swarm until Ctrl-C.
+// `bt seed <torrent|magnet> <path>`: checks the content on disk, then serves it to the swarm until Ctrl-C.
 import { resolve } from 'node:path'
 import { createClient } from '@bt/client-core'
-import { parseTorrent } from '@bt/metainfo'
 import { collectPeer, parseCount, parseListenPort, parseSize } from '../arg-parsers.js'
 import type { RegisterCommand } from '../context.js'
 import { CliError } from '../errors.js'
-import { MAX_TORRENT_FILE_BYTES, readInputFile } from '../input.js'
 import { displayText, writeJson, writeLines } from '../output.js'
 import { formatBytes } from '../progress.js'
 import { openFileStore } from '../stores.js'
+import { loadTorrent } from '../torrent-source.js'
 import { locateContent } from './verify.js'
 
 interface SeedOptions {
@@ -28,7 +27,7 @@ export const registerSeed: RegisterCommand = (program, { io, signal }) => {
   program
     .command('seed')
     .description('check content against a torrent and serve it to the swarm until Ctrl-C')
-    .argument('<torrent>', 'a .torrent file')
+    .argument('<torrent>', 'a .torrent file, or a magnet: link (its metadata is fetched from the swarm)')
     .argument('<path>', 'the directory holding the content (DIR/<name>), or the content itself')
     .option('--port <port>', 'listen port (0: any free port, the one announced)', parseListenPort, 0)
     .option('--host <address>', 'listen address (default: every interface)')
@@ -51,28 +50,36 @@ unless --quiet. Incomplete content is an error (exit 1): download it first. Ctrl
 we leave ("stopped") and exits 130.`,
     )
     .action(async (source: string, path: string, options: SeedOptions) => {
-      const meta = parseTorrent(await readInputFile(source, io, { maxBytes: MAX_TORRENT_FILE_BYTES, signal }))
-      const target = await locateContent(meta.name, meta.multiFile, resolve(io.cwd, path))
-      const store = await openFileStore(meta, target, signal)
-      if (!store.have.complete) {
-        const have = store.have.count
-        await store.close()
-        throw new CliError(
-          `${displayText(meta.name)} is incomplete at ${path} (${have}/${meta.pieceCount} pieces verified): run bt download first`,
-        )
-      }
       const client = createClient(options.uploadLimit ? { uploadLimit: options.uploadLimit } : {})
+      const onAbort = () => void client.close()
+      signal.addEventListener('abort', onAbort, { once: true })
       try {
         const port = await client.listen({
           port: options.port,
           ...(options.host ? { host: options.host } : {}),
         })
+        const { meta, peers } = await loadTorrent(source, {
+          io,
+          signal,
+          client,
+          peers: options.peer,
+          report: !options.quiet && !options.json,
+        })
+        const target = await locateContent(meta.name, meta.multiFile, resolve(io.cwd, path))
+        const store = await openFileStore(meta, target, signal)
+        if (!store.have.complete) {
+          const have = store.have.count
+          await store.close()
+          throw new CliError(
+            `${displayText(meta.name)} is incomplete at ${path} (${have}/${meta.pieceCount} pieces verified): run bt download first`,
+          )
+        }
         const torrent = client.add(meta, {
           store,
           seed: true,
           maxConnections: options.maxPeers,
           uploadSlots: options.uploadSlots,
-          peers: options.peer,
+          peers: [...options.peer, ...peers],
         })
         if (options.json) writeJson(io.stdout, { event: 'seeding', infoHash: meta.infoHash, port })
         else writeLines(io.stdout, [`Seeding ${displayText(meta.name)} on port ${port}.`])
@@ -97,6 +104,7 @@ we leave ("stopped") and exits 130.`,
           else signal.addEventListener('abort', () => done(), { once: true })
         })
       } finally {
+        signal.removeEventListener('abort', onAbort)
         await client.close()
       }
       signal.throwIfAborted()
