@@ -53,3 +53,21 @@ export class InvalidMetadataError extends Error {
     this.infoHash = infoHash
   }
 }
+
+export type PexMessageErrorReason =
+  | 'too-large'
+  | 'not-bencode'
+  | 'not-a-dictionary'
+  | 'invalid-field'
+  | 'too-many'
+
+/** A peer's `ut_pex` message that cannot be read. */
+export class PexMessageError extends Error {
+  override readonly name = 'PexMessageError'
+  readonly reason: PexMessageErrorReason
+
+  constructor(reason: PexMessageErrorReason, detail: string) {
+    super(`client-core: malformed ut_pex message: ${detail}`)
+    this.reason = reason
+  }
+}

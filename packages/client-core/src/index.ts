@@ -25,6 +25,8 @@ export {
   AllTrackersFailedError,
   InvalidMetadataError,
   MetadataMessageError,
+  PexMessageError,
+  type PexMessageErrorReason,
   type TrackerFailure,
   UnsupportedTrackerError,
 } from './errors.js'
@@ -36,6 +38,19 @@ export {
 } from './metadata-fetch.js'
 export { generatePeerId, PEER_ID_PREFIX } from './peer-id.js'
 export { type PeerCandidate, PeerList, type PeerListInit, type PeerSource } from './peer-list.js'
+export {
+  decodePexMessage,
+  encodePexMessage,
+  MAX_PEX_PEERS_PER_MESSAGE,
+  PeerExchange,
+  type PeerExchangeInit,
+  type PeerExchangeStats,
+  type PexConnection,
+  PexFlags,
+  type PexMessage,
+  type PexMessageInit,
+  UT_PEX,
+} from './pex.js'
 export {
   type Block,
   type BlockReceipt,

@@ -14,12 +14,12 @@ import {
   type ExtensionRegistry,
   type PeerConnection,
   type PeerConnectionInit,
-  type PeerExtension,
   reservedBytes,
 } from '@bt/peer-wire'
 import { Announcer } from './announcer.js'
 import { InvalidMetadataError } from './errors.js'
 import { PeerList, type PeerSource } from './peer-list.js'
+import { PeerExchange } from './pex.js'
 import type { TrackerTransport } from './tracker-transport.js'
 import {
   decodeMetadataMessage,
@@ -41,8 +41,6 @@ export interface MetadataFetchInit {
   transport?: TrackerTransport
   /** Peers to dial besides the magnet's `x.pe` and what trackers return. */
   peers?: readonly PeerAddress[]
-  /** Further extensions to advertise (PEX), besides `ut_metadata`. */
-  extensions?: readonly PeerExtension[]
   /** Connected peers at most. Default 30. */
   maxConnections?: number
   signal?: AbortSignal
@@ -136,7 +134,9 @@ export class MetadataFetch extends EventEmitter<MetadataFetchEvents> {
         onHandshake: (conn) => this.onHandshake(conn),
         onMessage: (conn, payload) => this.onMetadataMessage(conn, payload),
       },
-      ...(init.extensions ?? []),
+      // Peers of the swarm tell us about others (BEP 11); a magnet does not say whether the torrent is
+      // private, and learning addresses shares nothing of ours.
+      new PeerExchange({ onPeers: (peers) => this.addPeers(peers, 'pex') }).extension,
     ])
     if (init.transport && init.magnet.trackers.length > 0) {
       this.announcer = new Announcer({

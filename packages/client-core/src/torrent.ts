@@ -20,6 +20,7 @@ import { BLOCK_SIZE, isSnubbed, queueDepth } from './block-requests.js'
 import { chooseUnchoked } from './choker.js'
 import type { AllTrackersFailedError } from './errors.js'
 import { PeerList } from './peer-list.js'
+import { PeerExchange } from './pex.js'
 import { type Block, PiecePicker } from './piece-picker.js'
 import { RateMeter } from './rate.js'
 import { RateLimiter } from './rate-limiter.js'
@@ -67,6 +68,8 @@ export interface TorrentInit {
   minAnnounceIntervalMs?: number
   /** Peer list back-off base (tests shrink it). Default 10 s. */
   peerRetryDelayMs?: number
+  /** Time between two PEX messages to one peer (tests shrink it). Default 60 s (BEP 11). */
+  pexIntervalMs?: number
 }
 
 /** A client-wide cap on connections, shared by its torrents. */
@@ -168,6 +171,8 @@ export class Torrent extends EventEmitter<TorrentEvents> {
   private readonly downloadLimits: RateLimiter[]
   private paused = false
   private readonly uploader: Uploader
+  /** BEP 11; never for a private torrent (BEP 27: its peers come from its trackers only). */
+  private readonly pex: PeerExchange | undefined
   private ticks = 0
   private optimistic: PeerSession | undefined
   /** Complete when started: we never send `completed` then. */
@@ -192,11 +197,20 @@ export class Torrent extends EventEmitter<TorrentEvents> {
     else if (init.piecePriorities) this.picker.setPiecePriorities(init.piecePriorities)
     this.peerList = new PeerList({ retryDelayMs: init.peerRetryDelayMs ?? 10_000 })
     const infoBytes = init.meta.infoBytes
+    this.pex = init.meta.private
+      ? undefined
+      : new PeerExchange({
+          onPeers: (peers) => this.addPeers(peers, 'pex'),
+          ...(init.pexIntervalMs !== undefined ? { intervalMs: init.pexIntervalMs } : {}),
+        })
     this.peerInit = {
       peerId: init.peerId,
       pieceCount: init.meta.pieceCount,
       // Peers that came by magnet link fetch the info dictionary from us (BEP 9).
-      extensions: createExtensionRegistry([metadataServer(() => infoBytes)]),
+      extensions: createExtensionRegistry([
+        metadataServer(() => infoBytes),
+        ...(this.pex ? [this.pex.extension] : []),
+      ]),
       extendedHandshake: { listenPort: init.port, metadataSize: infoBytes.length },
     }
     const limits = (own: number | undefined, shared: RateLimiter | undefined) =>
@@ -756,6 +770,7 @@ export class Torrent extends EventEmitter<TorrentEvents> {
     for (const session of this.sessions.values()) this.fillRequests(session)
     this.ticks++
     if (this.ticks % RECHOKE_TICKS === 0) this.rechoke(this.ticks % OPTIMISTIC_TICKS === 0)
+    this.pex?.tick([...this.sessions.values()])
     this.dial()
     this.emit('progress', this.progress())
   }

@@ -1,0 +1,65 @@
+// Peer exchange in a real swarm on loopback: a leecher that knows one peer only (a hub that has nothing
+// to give) learns the seeders from it through BEP 11 and downloads from them.
+import { createTorrent, type Metainfo, parseTorrent } from '@bt/metainfo'
+import { createMemoryStore, type PieceStore } from '@bt/piece-store'
+import { pseudoRandomBytes } from '@bt/test-helpers'
+import { afterEach, expect, it } from 'vitest'
+import { type Client, createClient, type Torrent } from '../src/index.js'
+
+const content = pseudoRandomBytes(1024 * 1024 + 99, 'pex-swarm')
+const clients: Client[] = []
+
+afterEach(async () => {
+  await Promise.all(clients.splice(0).map((client) => client.close()))
+})
+
+async function filledStore(meta: Metainfo): Promise<PieceStore> {
+  const store = createMemoryStore(meta)
+  for (let index = 0; index < meta.pieceCount; index++) {
+    const start = index * meta.pieceLength
+    await store.writePiece(index, content.subarray(start, start + meta.layout.pieceLengthAt(index)))
+  }
+  return store
+}
+
+async function listening(): Promise<Client> {
+  const client = createClient()
+  clients.push(client)
+  await client.listen({ port: 0, host: '127.0.0.1' })
+  return client
+}
+
+const local = (client: Client) => ({ host: '127.0.0.1', port: client.port })
+
+it('a leecher that knows only a hub finds the seeders through PEX and downloads from them', async () => {
+  const meta = parseTorrent(
+    (
+      await createTorrent(
+        { path: ['pex.bin'], length: content.length, source: content },
+        { pieceLength: 16 * 1024 },
+      )
+    ).torrent,
+  )
+  const seeders: Torrent[] = []
+  for (let i = 0; i < 2; i++) {
+    const client = await listening()
+    seeders.push(client.add(meta, { store: await filledStore(meta), seed: true, announce: false }))
+  }
+  // The hub stays a leecher (1 byte/s), so it keeps its connections to both seeders and has no piece to give.
+  const hub = await listening()
+  hub.add(meta, {
+    store: createMemoryStore(meta),
+    announce: false,
+    downloadLimit: 1,
+    peers: seeders.map((_, i) => local(clients[i]!)),
+  })
+  const leecher = await listening()
+  const store = createMemoryStore(meta)
+  const torrent = leecher.add(meta, { store, announce: false, peers: [local(hub)] })
+  await torrent.done
+  const pieces = await Promise.all([...Array(meta.pieceCount).keys()].map((i) => store.readPiece(i)))
+  expect(Buffer.concat(pieces).equals(content)).toBe(true)
+  expect(torrent.progress().knownPeers).toBeGreaterThanOrEqual(3)
+  const uploaded = seeders.map((seeder) => seeder.progress().uploadedBytes)
+  expect(uploaded[0]! + uploaded[1]!).toBeGreaterThanOrEqual(content.length)
+}, 30_000)
