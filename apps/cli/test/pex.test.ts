@@ -1,0 +1,91 @@
+// Peer exchange with libtorrent: `bt download` learns from the tracker of one peer only — a libtorrent
+// leecher that is barely downloading — and finds the two seeders it is connected to through its BEP 11
+// messages, then downloads everything from them.
+import { writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { createTorrent } from '@bt/metainfo'
+import { describeWithTools, type LoopbackTracker, startBittorrentTracker } from '@bt/test-helpers'
+import { afterAll, beforeAll, expect, it } from 'vitest'
+import {
+  contentDifferences,
+  scrapeCounts,
+  startLibtorrentLeecher,
+  stopBt,
+  throttledDownload,
+} from './leechers.js'
+import {
+  bt,
+  describeRun,
+  freshDir,
+  makeFixture,
+  removeFixture,
+  sleep,
+  spawnBtProcess,
+  type TorrentFixture,
+} from './swarm.js'
+
+const KIB = 1024
+let tracker: LoopbackTracker
+let fixture: TorrentFixture
+/** The same info dictionary with the tracker in it: what the hub and the leecher are given. */
+let trackedTorrent: string
+const cleanups: (() => Promise<void>)[] = []
+
+beforeAll(async () => {
+  tracker = await startBittorrentTracker()
+  // No tracker in the seeders' torrent: nobody can learn of them from one.
+  fixture = await makeFixture({ name: 'pex.bin', pieceLength: 32 * KIB, length: 6 * 1024 * KIB + 5 })
+  const tracked = await createTorrent(fixture.contentPath, {
+    pieceLength: 32 * KIB,
+    announce: [tracker.httpUrl],
+  })
+  expect(tracked.infoHash).toBe(fixture.infoHash)
+  trackedTorrent = join(fixture.root, 'tracked.torrent')
+  await writeFile(trackedTorrent, tracked.torrent)
+})
+
+afterAll(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
+  await removeFixture(fixture)
+  await tracker?.close()
+})
+
+describeWithTools(['py:libtorrent'], 'peer exchange with libtorrent', () => {
+  it('bt download finds the seeders through a libtorrent peer’s PEX and completes from them', async () => {
+    const seedPorts: number[] = []
+    for (let i = 0; i < 2; i++) {
+      const seed = spawnBtProcess(
+        ['seed', fixture.torrentPath, fixture.seedDir, '--host', '127.0.0.1', '--json'],
+        {
+          cwd: fixture.root,
+        },
+      )
+      cleanups.push(async () => void (await stopBt(seed)))
+      const seeding = (await seed.waitFor(
+        (event) => (event as { event: string }).event === 'seeding',
+        30_000,
+      )) as unknown as { port: number }
+      seedPorts.push(seeding.port)
+    }
+    // The hub downloads at 8 KiB/s: it stays connected to both seeders and has almost nothing to give.
+    const hubDir = await freshDir(fixture, 'hub')
+    const hub = startLibtorrentLeecher({
+      torrentPath: trackedTorrent,
+      savePath: hubDir,
+      peers: seedPorts.map((port) => `127.0.0.1:${port}`),
+      settings: throttledDownload(8 * KIB),
+      timeoutS: 80,
+    })
+    cleanups.push(() => hub.stop())
+    const deadline = Date.now() + 30_000
+    while ((await scrapeCounts(tracker.httpUrl, fixture.infoHash)).incomplete < 1 && Date.now() < deadline)
+      await sleep(100)
+    const dir = await freshDir(fixture, 'leecher')
+    const run = await bt(['download', trackedTorrent, '-d', dir, '--json'], { timeoutMs: 45_000 })
+    expect(run.code, describeRun(run)).toBe(0)
+    expect(await contentDifferences(fixture, dir)).toEqual([])
+    const last = run.events.filter((event) => event.event === 'progress').at(-1)
+    // The hub, both seeders (and perhaps ourselves, which libtorrent lists too): more than the tracker gave.
+    expect(last && 'knownPeers' in last ? last.knownPeers : 0).toBeGreaterThanOrEqual(3)
+  }, 90_000)
+})
