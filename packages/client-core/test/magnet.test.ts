@@ -8,17 +8,26 @@ import {
   createTorrent,
   type MagnetLink,
   type Metainfo,
+  parseInfoDict,
   parseMagnet,
   parseTorrent,
   toMagnet,
 } from '@bt/metainfo'
 import { acceptPeer, createExtensionRegistry, type PeerConnection, reservedBytes } from '@bt/peer-wire'
 import { createMemoryStore, type PieceStore } from '@bt/piece-store'
-import { describeWithTools, pseudoRandomBytes, startLibtorrentSeeder, withTempDir } from '@bt/test-helpers'
+import {
+  describeWithTools,
+  pseudoRandomBytes,
+  startBittorrentTracker,
+  startLibtorrentSeeder,
+  withTempDir,
+} from '@bt/test-helpers'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
+  type AnnounceRequest,
   type Client,
   createClient,
+  createTrackerTransport,
   decodeMetadataMessage,
   encodeMetadataMessage,
   METADATA_PIECE_SIZE,
@@ -277,6 +286,45 @@ describe('lying metadata peers', () => {
       honest.close()
     }
   })
+})
+
+describe('announcing a magnet link', () => {
+  it('finds the seeder through a real tracker, announcing left = 1 while the size is unknown', async () => {
+    const tracker = await startBittorrentTracker()
+    const seedClient = createClient()
+    const sent: AnnounceRequest[] = []
+    const real = createTrackerTransport()
+    const client = createClient({
+      transport: {
+        announce(url, request, options) {
+          sent.push(request)
+          return real.announce(url, request, options)
+        },
+        close: () => real.close(),
+      },
+    })
+    try {
+      await seedClient.listen({ port: 0, host: '127.0.0.1' })
+      // The same info dictionary, announced to the tracker.
+      const announced = parseInfoDict(meta.infoBytes, { trackers: [tracker.httpUrl] })
+      seedClient.add(announced, { store: await filledStore(), seed: true, minAnnounceIntervalMs: 200 })
+      // The magnet names the tracker only: the seeder has to come from its answer.
+      const link = parseMagnet(
+        `magnet:?xt=urn:btih:${meta.infoHash}&tr=${encodeURIComponent(tracker.httpUrl)}`,
+      )
+      await client.listen({ port: 0, host: '127.0.0.1' })
+      const { meta: fetched } = await client.fetchMetadata(link, { minAnnounceIntervalMs: 200 }).done
+      expect(fetched.infoHash).toBe(meta.infoHash)
+      expect(fetched.announce).toBe(tracker.httpUrl)
+      expect(sent.length).toBeGreaterThan(0)
+      for (const request of sent) expect(request.left).toBe(1)
+      expect(sent[0]?.event).toBe('started')
+    } finally {
+      await client.close()
+      await seedClient.close()
+      await tracker.close()
+    }
+  }, 30_000)
 })
 
 describeWithTools(['py:libtorrent'], 'metadata from libtorrent', () => {
