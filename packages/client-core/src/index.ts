@@ -36,7 +36,7 @@ export {
   type MetadataFetchInit,
   type MetadataFetchResult,
 } from './metadata-fetch.js'
-export { generatePeerId, PEER_ID_PREFIX } from './peer-id.js'
+export { CLIENT_NAME, generatePeerId, PEER_ID_PREFIX } from './peer-id.js'
 export { type PeerCandidate, PeerList, type PeerListInit, type PeerSource } from './peer-list.js'
 export {
   decodePexMessage,

@@ -18,6 +18,7 @@ import {
 } from '@bt/peer-wire'
 import { Announcer } from './announcer.js'
 import { InvalidMetadataError } from './errors.js'
+import { CLIENT_NAME } from './peer-id.js'
 import { PeerList, type PeerSource } from './peer-list.js'
 import { PeerExchange } from './pex.js'
 import type { TrackerTransport } from './tracker-transport.js'
@@ -165,7 +166,7 @@ export class MetadataFetch extends EventEmitter<MetadataFetchEvents> {
       // Extension protocol only: with the fast extension we would owe the peer a have-none first.
       reserved: reservedBytes({ extended: true }),
       extensions: this.extensions,
-      extendedHandshake: { listenPort: this.init.port },
+      extendedHandshake: { version: CLIENT_NAME, listenPort: this.init.port },
     }
   }
 

@@ -19,13 +19,14 @@ import { Announcer } from './announcer.js'
 import { BLOCK_SIZE, isSnubbed, queueDepth } from './block-requests.js'
 import { chooseUnchoked } from './choker.js'
 import type { AllTrackersFailedError } from './errors.js'
+import { CLIENT_NAME } from './peer-id.js'
 import { PeerList } from './peer-list.js'
 import { PeerExchange } from './pex.js'
 import { type Block, PiecePicker } from './piece-picker.js'
 import { RateMeter } from './rate.js'
 import { RateLimiter } from './rate-limiter.js'
 import type { TrackerTransport } from './tracker-transport.js'
-import { Uploader, type UploadQueue } from './uploader.js'
+import { MAX_QUEUED_UPLOADS, Uploader, type UploadQueue } from './uploader.js'
 import { metadataServer } from './ut-metadata.js'
 
 export interface TorrentInit {
@@ -211,7 +212,13 @@ export class Torrent extends EventEmitter<TorrentEvents> {
         metadataServer(() => infoBytes),
         ...(this.pex ? [this.pex.extension] : []),
       ]),
-      extendedHandshake: { listenPort: init.port, metadataSize: infoBytes.length },
+      extendedHandshake: {
+        version: CLIENT_NAME,
+        listenPort: init.port,
+        // Half of what the uploader tolerates before it calls a peer abusive.
+        requestQueueLength: MAX_QUEUED_UPLOADS / 2,
+        metadataSize: infoBytes.length,
+      },
     }
     const limits = (own: number | undefined, shared: RateLimiter | undefined) =>
       [new RateLimiter(own ?? 0), ...(shared ? [shared] : [])].filter((limit) => !limit.unlimited)
