@@ -102,6 +102,26 @@ describe('metadata from our own seeder', () => {
     }
   })
 
+  it('gets the metadata from a seeder that dials us (Transmission-style swarms)', async () => {
+    const client = createClient()
+    const dialler = createClient()
+    try {
+      await client.listen({ port: 0, host: '127.0.0.1' })
+      const fetch = client.fetchMetadata(magnet, { announce: false })
+      dialler.add(meta, {
+        store: await filledStore(),
+        seed: true,
+        announce: false,
+        peers: [local(client.port)],
+      })
+      const { meta: fetched } = await fetch.done
+      expect(fetched.infoHash).toBe(meta.infoHash)
+    } finally {
+      await client.close()
+      await dialler.close()
+    }
+  })
+
   it('stops cleanly when aborted with no peer to ask', async () => {
     const client = createClient()
     try {
