@@ -9,7 +9,6 @@ import { EventEmitter } from 'node:events'
 import { type MagnetLink, type Metainfo, parseInfoDict } from '@bt/metainfo'
 import { formatPeerAddress, type PeerAddress, parsePeerAddress } from '@bt/peer-address'
 import {
-  connectPeer,
   createExtensionRegistry,
   type ExtensionRegistry,
   type PeerConnection,
@@ -19,7 +18,7 @@ import {
 import { Announcer } from './announcer.js'
 import { InvalidMetadataError } from './errors.js'
 import { CLIENT_NAME } from './peer-id.js'
-import { PeerList, type PeerSource } from './peer-list.js'
+import { dialCandidate, PeerList, type PeerSource } from './peer-list.js'
 import { PeerExchange } from './pex.js'
 import type { TrackerTransport } from './tracker-transport.js'
 import {
@@ -236,29 +235,20 @@ export class MetadataFetch extends EventEmitter<MetadataFetchEvents> {
     if (slots <= 0) return
     for (const candidate of this.peerList.takeForDialling(slots, Date.now())) {
       this.connecting++
-      connectPeer(
-        candidate.address,
+      void dialCandidate(
+        this.peerList,
+        candidate,
         { ...this.peerInit, infoHash: this.init.magnet.infoHashBytes },
         {
           signal: this.stopController.signal,
           connectTimeoutMs: this.init.connectTimeoutMs ?? 10_000,
           handshakeTimeoutMs: this.init.handshakeTimeoutMs ?? 10_000,
         },
-      ).then(
-        (conn) => {
-          this.connecting--
-          this.opened(candidate.key, conn)
-        },
-        (error: Error) => {
-          this.connecting--
-          if (error.name === 'HandshakeError' && 'reason' in error && error.reason === 'self-connection') {
-            this.peerList.addSelf(candidate.address)
-          } else {
-            this.peerList.disconnected(candidate.key, true, Date.now())
-          }
-          this.dial()
-        },
-      )
+      ).then((conn) => {
+        this.connecting--
+        if (conn) this.opened(candidate.key, conn)
+        else this.dial()
+      })
     }
   }
 

@@ -2,6 +2,13 @@
 // that failed wait longer each time, banned peers stay out. Keyed by `host:port`, never by host alone —
 // on loopback and behind NATs many honest peers share one IP.
 import { formatPeerAddress, type PeerAddress } from '@bt/peer-address'
+import {
+  connectPeer,
+  HandshakeError,
+  type PeerConnection,
+  type PeerConnectionInit,
+  type PeerConnectionOptions,
+} from '@bt/peer-wire'
 
 export type PeerSource = 'tracker' | 'pex' | 'incoming' | 'manual'
 
@@ -145,5 +152,25 @@ export class PeerList {
   /** Peers we are connected to or could dial, for PEX and status. */
   *all(): IterableIterator<PeerCandidate> {
     yield* this.peers.values()
+  }
+}
+
+/**
+ * Dials a candidate the list handed out. Resolves with the open connection, or `undefined` when it
+ * failed: the peer is then backed off, or, when it was ourselves, never dialled again.
+ */
+export async function dialCandidate(
+  peers: PeerList,
+  candidate: PeerCandidate,
+  init: PeerConnectionInit,
+  options: PeerConnectionOptions,
+): Promise<PeerConnection | undefined> {
+  try {
+    return await connectPeer(candidate.address, init, options)
+  } catch (error) {
+    if (error instanceof HandshakeError && error.reason === 'self-connection')
+      peers.addSelf(candidate.address)
+    else peers.disconnected(candidate.key, true, Date.now())
+    return undefined
   }
 }

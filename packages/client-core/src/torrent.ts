@@ -8,7 +8,6 @@ import { Bitfield } from '@bt/bitfield'
 import type { Metainfo } from '@bt/metainfo'
 import { formatPeerAddress, type PeerAddress } from '@bt/peer-address'
 import {
-  connectPeer,
   createExtensionRegistry,
   type PeerConnection,
   type PeerConnectionInit,
@@ -20,7 +19,7 @@ import { BLOCK_SIZE, isSnubbed, queueDepth } from './block-requests.js'
 import { chooseUnchoked } from './choker.js'
 import type { AllTrackersFailedError } from './errors.js'
 import { CLIENT_NAME } from './peer-id.js'
-import { PeerList } from './peer-list.js'
+import { dialCandidate, PeerList } from './peer-list.js'
 import { PeerExchange } from './pex.js'
 import { type Block, PiecePicker } from './piece-picker.js'
 import { RateMeter } from './rate.js'
@@ -382,29 +381,20 @@ export class Torrent extends EventEmitter<TorrentEvents> {
     for (const candidate of this.peerList.takeForDialling(slots, Date.now())) {
       this.connecting++
       if (budget) budget.used++
-      connectPeer(
-        candidate.address,
+      void dialCandidate(
+        this.peerList,
+        candidate,
         { ...this.peerInit, infoHash: this.meta.infoHashBytes },
         {
           signal: this.stopController.signal,
           connectTimeoutMs: this.init.connectTimeoutMs ?? 10_000,
           handshakeTimeoutMs: this.init.handshakeTimeoutMs ?? 10_000,
         },
-      ).then(
-        (conn) => {
-          this.connecting--
-          this.opened(candidate.key, conn)
-        },
-        (error: Error) => {
-          this.connecting--
-          if (budget) budget.used--
-          if (error.name === 'HandshakeError' && 'reason' in error && error.reason === 'self-connection') {
-            this.peerList.addSelf(candidate.address)
-          } else {
-            this.peerList.disconnected(candidate.key, true, Date.now())
-          }
-        },
-      )
+      ).then((conn) => {
+        this.connecting--
+        if (conn) this.opened(candidate.key, conn)
+        else if (budget) budget.used--
+      })
     }
   }
 

@@ -2,7 +2,7 @@
 // libtorrent, and liars among honest peers — then the download it unlocks.
 
 import { writeFile } from 'node:fs/promises'
-import { createServer, type Server } from 'node:net'
+import { createServer } from 'node:net'
 import { join } from 'node:path'
 import {
   createTorrent,
@@ -14,7 +14,7 @@ import {
   toMagnet,
 } from '@bt/metainfo'
 import { acceptPeer, createExtensionRegistry, type PeerConnection, reservedBytes } from '@bt/peer-wire'
-import { createMemoryStore, type PieceStore } from '@bt/piece-store'
+import { createMemoryStore } from '@bt/piece-store'
 import {
   describeWithTools,
   pseudoRandomBytes,
@@ -33,6 +33,7 @@ import {
   METADATA_PIECE_SIZE,
   UT_METADATA,
 } from '../src/index.js'
+import { filledMemoryStore } from './stores.js'
 
 // 1280 pieces of 16 KiB: a 25 KB info dictionary, so the metadata comes in two BEP 9 pieces.
 const content = pseudoRandomBytes(20 * 1024 * 1024, 'magnet')
@@ -40,15 +41,6 @@ let meta: Metainfo
 let torrentBytes: Uint8Array
 let magnet: MagnetLink
 let seeder: Client
-
-async function filledStore(): Promise<PieceStore> {
-  const store = createMemoryStore(meta)
-  for (let index = 0; index < meta.pieceCount; index++) {
-    const start = index * meta.pieceLength
-    await store.writePiece(index, content.subarray(start, start + meta.layout.pieceLengthAt(index)))
-  }
-  return store
-}
 
 beforeAll(async () => {
   const created = await createTorrent(
@@ -60,7 +52,7 @@ beforeAll(async () => {
   magnet = parseMagnet(toMagnet(meta))
   seeder = createClient()
   await seeder.listen({ port: 0, host: '127.0.0.1' })
-  seeder.add(meta, { store: await filledStore(), seed: true, announce: false })
+  seeder.add(meta, { store: await filledMemoryStore(meta, content), seed: true, announce: false })
 })
 
 afterAll(async () => {
@@ -109,7 +101,7 @@ describe('metadata from our own seeder', () => {
       await client.listen({ port: 0, host: '127.0.0.1' })
       const fetch = client.fetchMetadata(magnet, { announce: false })
       dialler.add(meta, {
-        store: await filledStore(),
+        store: await filledMemoryStore(meta, content),
         seed: true,
         announce: false,
         peers: [local(client.port)],
@@ -140,14 +132,16 @@ async function startMetadataPeer(
   claimedSize: number,
   answer: (piece: number) => Uint8Array,
   options: { delayMs?: (piece: number) => number } = {},
-): Promise<{ server: Server; port: number; connections: PeerConnection[]; close(): void }> {
+): Promise<{ port: number; requests: number; close(): void }> {
   const connections: PeerConnection[] = []
+  const peer = { port: 0, requests: 0, close() {} }
   const registry = createExtensionRegistry([
     {
       name: UT_METADATA,
       onMessage(conn, payload) {
         const message = decodeMetadataMessage(payload)
         if (message?.type !== 'request') return
+        peer.requests++
         const reply = encodeMetadataMessage({
           type: 'data',
           piece: message.piece,
@@ -176,15 +170,12 @@ async function startMetadataPeer(
   })
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   const address = server.address()
-  return {
-    server,
-    port: typeof address === 'object' && address ? address.port : 0,
-    connections,
-    close() {
-      for (const conn of connections) conn.close()
-      server.close()
-    },
+  peer.port = typeof address === 'object' && address ? address.port : 0
+  peer.close = () => {
+    for (const conn of connections) conn.close()
+    server.close()
   }
+  return peer
 }
 
 /** An honest peer that answers after the liars, so the liars' copies are complete first. */
@@ -197,30 +188,40 @@ function realPiece(piece: number): Uint8Array {
   return meta.infoBytes.subarray(start, Math.min(start + METADATA_PIECE_SIZE, meta.infoBytes.length))
 }
 
+type MetadataPeer = Awaited<ReturnType<typeof startMetadataPeer>>
+
+/**
+ * Fetches with `liar` and `honest` as the only peers: the fetch must end with the right metadata, the
+ * liar named in a warning and left out of the peers handed on. Resolves with every warning.
+ */
+async function fetchDespiteLiar(liar: MetadataPeer, honest: MetadataPeer): Promise<string[]> {
+  const client = createClient()
+  try {
+    const fetch = client.fetchMetadata(magnet, {
+      peers: [local(liar.port), local(honest.port)],
+      announce: false,
+    })
+    const warnings: string[] = []
+    fetch.on('warning', (message) => warnings.push(message))
+    const result = await fetch.done
+    expect(warnings.some((warning) => warning.includes(`${liar.port}`))).toBe(true)
+    expect(result.meta.infoHash).toBe(meta.infoHash)
+    expect(result.peers).not.toContainEqual(local(liar.port))
+    expect(result.peers).toContainEqual(local(honest.port))
+    return warnings
+  } finally {
+    await client.close()
+    liar.close()
+    honest.close()
+  }
+}
+
+const corrupt = (bytes: Uint8Array) => bytes.map((byte) => byte ^ 0xff)
+
 describe('lying metadata peers', () => {
   it('drops a peer whose metadata does not hash to the info hash and finishes from an honest one', async () => {
-    const liar = await startMetadataPeer(meta.infoBytes.length, (piece) =>
-      realPiece(piece).map((byte) => byte ^ 0xff),
-    )
-    const honest = await startSlowHonestPeer()
-    const client = createClient()
-    try {
-      const fetch = client.fetchMetadata(magnet, {
-        peers: [local(liar.port), local(honest.port)],
-        announce: false,
-      })
-      const warnings: string[] = []
-      fetch.on('warning', (message) => warnings.push(message))
-      const result = await fetch.done
-      expect(warnings.some((warning) => warning.includes(`${liar.port}`))).toBe(true)
-      expect(result.meta.infoHash).toBe(meta.infoHash)
-      expect(result.peers).not.toContainEqual(local(liar.port))
-      expect(result.peers).toContainEqual(local(honest.port))
-    } finally {
-      await client.close()
-      liar.close()
-      honest.close()
-    }
+    const liar = await startMetadataPeer(meta.infoBytes.length, (piece) => corrupt(realPiece(piece)))
+    await fetchDespiteLiar(liar, await startSlowHonestPeer())
   })
 
   it('finds the liar when its pieces were mixed with an honest peer pieces', async () => {
@@ -228,83 +229,31 @@ describe('lying metadata peers', () => {
     // round: the first copy has a piece from each, fails, and each peer is then asked alone.
     const liar = await startMetadataPeer(
       meta.infoBytes.length,
-      (piece) => (piece === 1 ? realPiece(piece).map((byte) => byte ^ 0xff) : realPiece(piece)),
+      (piece) => (piece === 1 ? corrupt(realPiece(piece)) : realPiece(piece)),
       { delayMs: (piece) => (piece === 0 ? 300 : 0) },
     )
     const honest = await startMetadataPeer(meta.infoBytes.length, realPiece, {
       delayMs: (piece) => (piece === 1 ? 300 : 0),
     })
-    const client = createClient()
-    try {
-      const fetch = client.fetchMetadata(magnet, {
-        peers: [local(liar.port), local(honest.port)],
-        announce: false,
-      })
-      const warnings: string[] = []
-      fetch.on('warning', (message) => warnings.push(message))
-      const result = await fetch.done
-      expect(warnings.some((warning) => warning.includes(`${liar.port}`))).toBe(true)
-      expect(result.meta.infoHash).toBe(meta.infoHash)
-      expect(result.peers).not.toContainEqual(local(liar.port))
-      expect(result.peers).toContainEqual(local(honest.port))
-      expect(warnings.some((warning) => warning.includes('asking each alone'))).toBe(true)
-    } finally {
-      await client.close()
-      liar.close()
-      honest.close()
-    }
+    const warnings = await fetchDespiteLiar(liar, honest)
+    expect(warnings.some((warning) => warning.includes('asking each alone'))).toBe(true)
   })
 
   it('bans a peer that lies about metadata_size', async () => {
     const size = meta.infoBytes.length + 5000
-    const liar = await startMetadataPeer(size, (piece) => {
-      const padded = new Uint8Array(size)
-      padded.set(meta.infoBytes)
-      const start = piece * METADATA_PIECE_SIZE
-      return padded.subarray(start, Math.min(start + METADATA_PIECE_SIZE, size))
-    })
-    const honest = await startSlowHonestPeer()
-    const client = createClient()
-    try {
-      const fetch = client.fetchMetadata(magnet, {
-        peers: [local(liar.port), local(honest.port)],
-        announce: false,
-      })
-      const warnings: string[] = []
-      fetch.on('warning', (message) => warnings.push(message))
-      const result = await fetch.done
-      expect(warnings.some((warning) => warning.includes(`${liar.port}`))).toBe(true)
-      expect(result.meta.infoHash).toBe(meta.infoHash)
-      expect(result.peers).not.toContainEqual(local(liar.port))
-      expect(result.peers).toContainEqual(local(honest.port))
-    } finally {
-      await client.close()
-      liar.close()
-      honest.close()
-    }
+    const padded = new Uint8Array(size)
+    padded.set(meta.infoBytes)
+    const liar = await startMetadataPeer(size, (piece) =>
+      padded.subarray(piece * METADATA_PIECE_SIZE, Math.min((piece + 1) * METADATA_PIECE_SIZE, size)),
+    )
+    await fetchDespiteLiar(liar, await startSlowHonestPeer())
   })
 
   it('rejects a claimed metadata_size over the cap without asking', async () => {
     const liar = await startMetadataPeer(64 * 1024 * 1024, () => new Uint8Array(METADATA_PIECE_SIZE))
-    const honest = await startSlowHonestPeer()
-    const client = createClient()
-    try {
-      const fetch = client.fetchMetadata(magnet, {
-        peers: [local(liar.port), local(honest.port)],
-        announce: false,
-      })
-      const warnings: string[] = []
-      fetch.on('warning', (message) => warnings.push(message))
-      const result = await fetch.done
-      expect(warnings.some((warning) => warning.includes(`${liar.port}`))).toBe(true)
-      expect(result.meta.infoHash).toBe(meta.infoHash)
-      expect(result.peers).not.toContainEqual(local(liar.port))
-      expect(result.peers).toContainEqual(local(honest.port))
-    } finally {
-      await client.close()
-      liar.close()
-      honest.close()
-    }
+    const warnings = await fetchDespiteLiar(liar, await startSlowHonestPeer())
+    expect(warnings.some((warning) => warning.includes('over 10485760'))).toBe(true)
+    expect(liar.requests).toBe(0)
   })
 })
 
@@ -327,7 +276,11 @@ describe('announcing a magnet link', () => {
       await seedClient.listen({ port: 0, host: '127.0.0.1' })
       // The same info dictionary, announced to the tracker.
       const announced = parseInfoDict(meta.infoBytes, { trackers: [tracker.httpUrl] })
-      seedClient.add(announced, { store: await filledStore(), seed: true, minAnnounceIntervalMs: 200 })
+      seedClient.add(announced, {
+        store: await filledMemoryStore(meta, content),
+        seed: true,
+        minAnnounceIntervalMs: 200,
+      })
       // The magnet names the tracker only: the seeder has to come from its answer.
       const link = parseMagnet(
         `magnet:?xt=urn:btih:${meta.infoHash}&tr=${encodeURIComponent(tracker.httpUrl)}`,

@@ -1,10 +1,11 @@
 // Peer exchange in a real swarm on loopback: a leecher that knows one peer only (a hub that has nothing
 // to give) learns the seeders from it through BEP 11 and downloads from them.
-import { createTorrent, type Metainfo, parseTorrent } from '@bt/metainfo'
-import { createMemoryStore, type PieceStore } from '@bt/piece-store'
+import { createTorrent, parseTorrent } from '@bt/metainfo'
+import { createMemoryStore } from '@bt/piece-store'
 import { pseudoRandomBytes } from '@bt/test-helpers'
 import { afterEach, expect, it } from 'vitest'
 import { type Client, createClient, type Torrent } from '../src/index.js'
+import { filledMemoryStore } from './stores.js'
 
 const content = pseudoRandomBytes(1024 * 1024 + 99, 'pex-swarm')
 const clients: Client[] = []
@@ -12,15 +13,6 @@ const clients: Client[] = []
 afterEach(async () => {
   await Promise.all(clients.splice(0).map((client) => client.close()))
 })
-
-async function filledStore(meta: Metainfo): Promise<PieceStore> {
-  const store = createMemoryStore(meta)
-  for (let index = 0; index < meta.pieceCount; index++) {
-    const start = index * meta.pieceLength
-    await store.writePiece(index, content.subarray(start, start + meta.layout.pieceLengthAt(index)))
-  }
-  return store
-}
 
 async function listening(): Promise<Client> {
   const client = createClient()
@@ -43,7 +35,9 @@ it('a leecher that knows only a hub finds the seeders through PEX and downloads 
   const seeders: Torrent[] = []
   for (let i = 0; i < 2; i++) {
     const client = await listening()
-    seeders.push(client.add(meta, { store: await filledStore(meta), seed: true, announce: false }))
+    seeders.push(
+      client.add(meta, { store: await filledMemoryStore(meta, content), seed: true, announce: false }),
+    )
   }
   // The hub stays a leecher (1 byte/s), so it keeps its connections to both seeders and has no piece to give.
   const hub = await listening()

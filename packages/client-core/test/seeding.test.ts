@@ -4,24 +4,16 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { createTorrent, type Metainfo, parseTorrent } from '@bt/metainfo'
-import { createMemoryStore, type PieceStore } from '@bt/piece-store'
+import { createMemoryStore } from '@bt/piece-store'
 import { describeWithTools, pseudoRandomBytes, startProcess } from '@bt/test-helpers'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type Client, createClient } from '../src/index.js'
+import { filledMemoryStore } from './stores.js'
 
 const content = pseudoRandomBytes(2 * 1024 * 1024 + 777, 'seeding')
 let meta: Metainfo
 let torrentBytes: Uint8Array
 let seeder: Client
-
-async function filledStore(): Promise<PieceStore> {
-  const store = createMemoryStore(meta)
-  for (let index = 0; index < meta.pieceCount; index++) {
-    const start = index * meta.pieceLength
-    await store.writePiece(index, content.subarray(start, start + meta.layout.pieceLengthAt(index)))
-  }
-  return store
-}
 
 beforeAll(async () => {
   const created = await createTorrent(
@@ -32,7 +24,7 @@ beforeAll(async () => {
   meta = parseTorrent(torrentBytes)
   seeder = createClient()
   await seeder.listen({ port: 0, host: '127.0.0.1' })
-  seeder.add(meta, { store: await filledStore(), seed: true, announce: false })
+  seeder.add(meta, { store: await filledMemoryStore(meta, content), seed: true, announce: false })
 })
 
 afterAll(async () => {
@@ -87,7 +79,7 @@ describe('rate limits', () => {
     const leecher = createClient()
     try {
       await limited.listen({ port: 0, host: '127.0.0.1' })
-      limited.add(meta, { store: await filledStore(), seed: true, announce: false })
+      limited.add(meta, { store: await filledMemoryStore(meta, content), seed: true, announce: false })
       const started = Date.now()
       const torrent = leecher.add(meta, {
         store: createMemoryStore(meta),
