@@ -29,3 +29,26 @@ export interface CommandContext {
  * inherits the program's output and exit handling) and does its work in `.action(…)`.
  */
 export type RegisterCommand = (program: Command, context: CommandContext) => void
+
+/** One of the names a command goes by: `info` and `magnet_info` are one command with two faces. */
+export interface CommandVariant {
+  name: string
+  alias?: string
+  description: string
+  /** The first argument, name and help, e.g. `['<magnet>', 'a magnet: link']`. */
+  argument: [name: string, help: string]
+}
+
+/** Registers one command under each variant; `define` adds the options, help and action they share. */
+export function registerVariants(
+  program: Command,
+  context: CommandContext,
+  variants: readonly CommandVariant[],
+  define: (command: Command, context: CommandContext) => void,
+): void {
+  for (const variant of variants) {
+    const command = program.command(variant.name)
+    if (variant.alias !== undefined) command.alias(variant.alias)
+    define(command.description(variant.description).argument(...variant.argument), context)
+  }
+}

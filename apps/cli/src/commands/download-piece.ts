@@ -7,7 +7,7 @@ import { createMemoryStore } from '@bt/piece-store'
 import type { Command } from 'commander'
 import { InvalidArgumentError } from 'commander'
 import { collectPeer, parseCount, parsePort } from '../arg-parsers.js'
-import type { CommandContext, RegisterCommand } from '../context.js'
+import { type CommandContext, type RegisterCommand, registerVariants } from '../context.js'
 import { UsageError } from '../errors.js'
 import { writeLines } from '../output.js'
 import { loadTorrent } from '../torrent-source.js'
@@ -19,26 +19,30 @@ function parseIndex(text: string): number {
   return index
 }
 
-export const registerDownloadPiece: RegisterCommand = (program, context) => {
-  defineDownloadPiece(program.command('download_piece').alias('download-piece'), context, {
-    description: 'download one piece, verify it, and write its bytes to a file',
-    argument: ['<torrent>', 'a .torrent file, or a magnet: link (its metadata is fetched first)'],
-  })
-  defineDownloadPiece(program.command('magnet_download_piece').alias('magnet-download-piece'), context, {
-    description: "download one piece of a magnet link's torrent (metadata from peers first), verified",
-    argument: ['<magnet>', 'a magnet: link'],
-  })
-}
+export const registerDownloadPiece: RegisterCommand = (program, context) =>
+  registerVariants(
+    program,
+    context,
+    [
+      {
+        name: 'download_piece',
+        alias: 'download-piece',
+        description: 'download one piece, verify it, and write its bytes to a file',
+        argument: ['<torrent>', 'a .torrent file, or a magnet: link (its metadata is fetched first)'],
+      },
+      {
+        name: 'magnet_download_piece',
+        alias: 'magnet-download-piece',
+        description: "download one piece of a magnet link's torrent (metadata from peers first), verified",
+        argument: ['<magnet>', 'a magnet: link'],
+      },
+    ],
+    defineDownloadPiece,
+  )
 
-function defineDownloadPiece(
-  command: Command,
-  { io, signal }: CommandContext,
-  variant: { description: string; argument: [string, string] },
-): void {
+function defineDownloadPiece(command: Command, { io, signal }: CommandContext): void {
   command
-    .description(variant.description)
     .requiredOption('-o, --output <path>', 'where to write the piece')
-    .argument(...variant.argument)
     .argument('<index>', 'the piece index (0-based)', parseIndex)
     .option('--port <port>', 'listen port announced to trackers', parsePort, 6881)
     .option('--max-peers <n>', 'connected peers at most', parseCount, 50)

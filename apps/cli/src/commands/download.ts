@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path'
 import { createClient } from '@bt/client-core'
 import type { Command } from 'commander'
 import { collectPeer, parseCount, parseListenPort, parseSize } from '../arg-parsers.js'
-import type { CommandContext, RegisterCommand } from '../context.js'
+import { type CommandContext, type RegisterCommand, registerVariants } from '../context.js'
 import { createDownloadProgress, type ProgressMode } from '../download-progress.js'
 import { UsageError } from '../errors.js'
 import { displayText, writeJson, writeLines } from '../output.js'
@@ -24,25 +24,28 @@ export interface DownloadOptions {
   uploadLimit?: number
 }
 
-export const registerDownload: RegisterCommand = (program, context) => {
-  defineDownload(program.command('download'), context, {
-    description: 'download a torrent from its swarm, verifying every piece (run again to resume)',
-    argument: ['<torrent>', 'a .torrent file, or a magnet: link'],
-  })
-  defineDownload(program.command('magnet_download').alias('magnet-download'), context, {
-    description: 'download a magnet link: its metadata from peers, then every piece, verified',
-    argument: ['<magnet>', 'a magnet: link'],
-  })
-}
+export const registerDownload: RegisterCommand = (program, context) =>
+  registerVariants(
+    program,
+    context,
+    [
+      {
+        name: 'download',
+        description: 'download a torrent from its swarm, verifying every piece (run again to resume)',
+        argument: ['<torrent>', 'a .torrent file, or a magnet: link'],
+      },
+      {
+        name: 'magnet_download',
+        alias: 'magnet-download',
+        description: 'download a magnet link: its metadata from peers, then every piece, verified',
+        argument: ['<magnet>', 'a magnet: link'],
+      },
+    ],
+    defineDownload,
+  )
 
-function defineDownload(
-  command: Command,
-  { io, signal }: CommandContext,
-  variant: { description: string; argument: [string, string] },
-): void {
+function defineDownload(command: Command, { io, signal }: CommandContext): void {
   command
-    .description(variant.description)
-    .argument(...variant.argument)
     .option(
       '-d, --dir <dir>',
       'directory that receives the content as DIR/<name> (default: the current directory)',

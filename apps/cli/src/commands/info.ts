@@ -4,31 +4,34 @@ import { createClient } from '@bt/client-core'
 import type { PeerAddress } from '@bt/peer-address'
 import type { Command } from 'commander'
 import { collectPeer } from '../arg-parsers.js'
-import type { CommandContext, RegisterCommand } from '../context.js'
+import { type CommandContext, type RegisterCommand, registerVariants } from '../context.js'
 import { writeJson, writeLines } from '../output.js'
 import { loadTorrent } from '../torrent-source.js'
 import { detailLines, infoJson, requiredInfoLines } from '../torrent-summary.js'
 
-export const registerInfo: RegisterCommand = (program, context) => {
-  defineInfo(program.command('info'), context, {
-    description:
-      'show what a .torrent file (or a magnet link) holds: trackers, size, info hash, pieces, files',
-    argument: ['<torrent>', 'a .torrent file, - to read one from stdin, or a magnet: link'],
-  })
-  defineInfo(program.command('magnet_info').alias('magnet-info'), context, {
-    description: "fetch a magnet link's metadata from its swarm and show it as bt info does",
-    argument: ['<magnet>', 'a magnet: link'],
-  })
-}
+export const registerInfo: RegisterCommand = (program, context) =>
+  registerVariants(
+    program,
+    context,
+    [
+      {
+        name: 'info',
+        description:
+          'show what a .torrent file (or a magnet link) holds: trackers, size, info hash, pieces, files',
+        argument: ['<torrent>', 'a .torrent file, - to read one from stdin, or a magnet: link'],
+      },
+      {
+        name: 'magnet_info',
+        alias: 'magnet-info',
+        description: "fetch a magnet link's metadata from its swarm and show it as bt info does",
+        argument: ['<magnet>', 'a magnet: link'],
+      },
+    ],
+    defineInfo,
+  )
 
-function defineInfo(
-  command: Command,
-  { io, signal }: CommandContext,
-  variant: { description: string; argument: [string, string] },
-): void {
+function defineInfo(command: Command, { io, signal }: CommandContext): void {
   command
-    .description(variant.description)
-    .argument(...variant.argument)
     .option('--json', 'print one JSON object instead of lines')
     .option(
       '--peer <ip:port>',
