@@ -10,8 +10,10 @@ import { parseTorrent, toMagnet } from '@bt/metainfo'
 import {
   describeWithTools,
   type LoopbackTracker,
+  startAria2,
   startBittorrentTracker,
   startLibtorrentSeeder,
+  startTransmission,
 } from '@bt/test-helpers'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { contentDifferences, stopBt } from './leechers.js'
@@ -279,6 +281,26 @@ describeWithTools(['py:libtorrent'], 'magnet commands against libtorrent, throug
     expect(whole.stdout).toBe(`Downloaded ${magnet} to ${join(dir, 'whole.bin')}.\n`)
     expect((await readFile(join(dir, 'whole.bin'))).equals(single.data.get(single.name)!)).toBe(true)
   }, 90_000)
+})
+
+describeWithTools(['aria2c', 'transmission-cli'], 'metadata from aria2 and Transmission', () => {
+  it.each([
+    ['aria2', startAria2],
+    ['Transmission', startTransmission],
+  ] as const)(
+    'magnet_info gets the metadata from %s',
+    async (label, start) => {
+      const dir = await copyOfSeedDir(multi, `meta-${label}`)
+      const peer = await start({ torrentPath: multi.torrentPath, directory: dir })
+      cleanups.push(() => peer.stop())
+      // Both verify their copy before they serve it; the fetch keeps re-dialling until they answer.
+      const magnet = `${await magnetOf(multi)}&x.pe=127.0.0.1:${peer.port}`
+      const run = await bt(['magnet_info', magnet, '--json'], { timeoutMs: 45_000 })
+      expect(run.code, describeRun(run)).toBe(0)
+      expect(JSON.parse(run.stdout).infoHash).toBe(multi.infoHash)
+    },
+    60_000,
+  )
 })
 
 describe('download and seed by magnet link with our own seeder', () => {
