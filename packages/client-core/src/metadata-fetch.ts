@@ -86,8 +86,6 @@ interface FetchSession {
   /** Piece → when we asked this peer for it. */
   readonly asked: Map<number, number>
   assembly: Assembly | undefined
-  /** The peer said it will not serve metadata (reject) or has none to serve. */
-  refuses: boolean
   unasked: number
 }
 
@@ -263,7 +261,6 @@ export class MetadataFetch extends EventEmitter<MetadataFetchEvents> {
       conn,
       asked: new Map(),
       assembly: undefined,
-      refuses: false,
       unasked: 0,
     }
     this.sessions.set(key, session)
@@ -327,7 +324,7 @@ export class MetadataFetch extends EventEmitter<MetadataFetchEvents> {
   /** Asks the peer for pieces of its assembly nobody is fetching, then (end game) for ones others are slow on. */
   private fill(session: FetchSession): void {
     const assembly = session.assembly
-    if (!assembly || session.refuses || session.conn.closed || this.stopped) return
+    if (!assembly || session.conn.closed || this.stopped) return
     const count = assembly.senders.length
     const wanted: number[] = []
     const inFlight = this.inFlight(assembly)
@@ -374,9 +371,8 @@ export class MetadataFetch extends EventEmitter<MetadataFetchEvents> {
           this.send(session, { type: 'reject', piece: message.piece })
         return
       case 'reject':
-        if (!session.asked.delete(message.piece)) return
-        session.refuses = true
-        this.refill()
+        // Busy or without the metadata after all: its slot goes to another peer; it may be asked later.
+        if (session.asked.has(message.piece)) this.drop(session, 'rejected a metadata request', false)
         return
       case 'data':
         this.onData(session, message)

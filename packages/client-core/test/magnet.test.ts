@@ -131,7 +131,7 @@ describe('metadata from our own seeder', () => {
 async function startMetadataPeer(
   claimedSize: number,
   answer: (piece: number) => Uint8Array,
-  options: { delayMs?: (piece: number) => number } = {},
+  options: { delayMs?: (piece: number) => number; reject?: boolean } = {},
 ): Promise<{ port: number; requests: number; close(): void }> {
   const connections: PeerConnection[] = []
   const peer = { port: 0, requests: 0, close() {} }
@@ -142,12 +142,11 @@ async function startMetadataPeer(
         const message = decodeMetadataMessage(payload)
         if (message?.type !== 'request') return
         peer.requests++
-        const reply = encodeMetadataMessage({
-          type: 'data',
-          piece: message.piece,
-          totalSize: claimedSize,
-          data: answer(message.piece),
-        })
+        const reply = encodeMetadataMessage(
+          options.reject
+            ? { type: 'reject', piece: message.piece }
+            : { type: 'data', piece: message.piece, totalSize: claimedSize, data: answer(message.piece) },
+        )
         setTimeout(() => {
           if (!conn.closed) conn.sendExtended(UT_METADATA, reply)
         }, options.delayMs?.(message.piece) ?? 0)
@@ -247,6 +246,26 @@ describe('lying metadata peers', () => {
       padded.subarray(piece * METADATA_PIECE_SIZE, Math.min((piece + 1) * METADATA_PIECE_SIZE, size)),
     )
     await fetchDespiteLiar(liar, await startSlowHonestPeer())
+  })
+
+  it('leaves a peer that rejects requests for one that answers', async () => {
+    const refuser = await startMetadataPeer(meta.infoBytes.length, realPiece, { reject: true })
+    const client = createClient()
+    const honest = await startSlowHonestPeer()
+    try {
+      const fetch = client.fetchMetadata(magnet, {
+        peers: [local(refuser.port), local(honest.port)],
+        announce: false,
+      })
+      const warnings: string[] = []
+      fetch.on('warning', (message) => warnings.push(message))
+      expect((await fetch.done).meta.infoHash).toBe(meta.infoHash)
+      expect(warnings).toContain(`peer 127.0.0.1:${refuser.port} rejected a metadata request`)
+    } finally {
+      await client.close()
+      refuser.close()
+      honest.close()
+    }
   })
 
   it('rejects a claimed metadata_size over the cap without asking', async () => {
