@@ -313,6 +313,12 @@ describe('download and seed by magnet link with our own seeder', () => {
     const dir = await freshDir(multi, 'magnet-download')
     const run = await bt(['download', await magnetOf(multi), '-d', dir, '--json'], { timeoutMs: 60_000 })
     expect(run.code, describeRun(run)).toBe(0)
+    expect(JSON.parse(run.stdout.split('\n')[0]!)).toEqual({
+      event: 'metadata',
+      infoHash: multi.infoHash,
+      name: 'album',
+      length: multi.length,
+    })
     expect(await contentDifferences(multi, dir)).toEqual([])
   }, 90_000)
 

@@ -9,7 +9,7 @@ import { createDownloadProgress, type ProgressMode } from '../download-progress.
 import { UsageError } from '../errors.js'
 import { displayText, writeJson, writeLines } from '../output.js'
 import { openFileStore } from '../stores.js'
-import { loadTorrent } from '../torrent-source.js'
+import { isMagnetLink, loadTorrent } from '../torrent-source.js'
 
 export interface DownloadOptions {
   dir?: string
@@ -76,7 +76,8 @@ Progress: a live line on a terminal (percent, rate, ETA, peers), a plain line ev
 JSON events with --json. Ctrl-C stops cleanly (trackers are told, resume data saved); running the same
 command again resumes without re-downloading verified pieces.
 A magnet link's metadata is fetched from its swarm first (trackers, x.pe peers, --peer) and checked
-against its info hash; 'bt download' and 'bt magnet_download' take either.`,
+against its info hash (--json: a first "metadata" event with infoHash, name and length); 'bt download'
+and 'bt magnet_download' take either.`,
     )
     .action(async (source: string, options: DownloadOptions) => {
       await download(source, options, io, signal)
@@ -115,6 +116,14 @@ async function download(
       peers: options.peer,
       report: mode === 'tty' || mode === 'plain',
     })
+    if (options.json && isMagnetLink(source)) {
+      writeJson(io.stdout, {
+        event: 'metadata',
+        infoHash: meta.infoHash,
+        name: meta.name,
+        length: meta.length,
+      })
+    }
     if (options.output !== undefined && meta.multiFile) {
       throw new UsageError(`-o names one file, but ${displayText(meta.name)} is a multi-file torrent: use -d`)
     }
