@@ -717,8 +717,19 @@ export class Torrent extends EventEmitter<TorrentEvents> {
     for (const session of this.sessions.values()) session.conn.pause()
     setTimeout(() => {
       this.pausedForRate = false
-      if (!this.pausedForDisk) for (const session of this.sessions.values()) session.conn.resume()
+      this.resumeReading()
     }, wait).unref()
+  }
+
+  /**
+   * Reads from every peer again, unless a pause is still due. A resumed peer dispatches the blocks it
+   * buffered at once, which may put us back over a limit: the peers after it then stay paused.
+   */
+  private resumeReading(): void {
+    for (const session of this.sessions.values()) {
+      if (this.pausedForRate || this.pausedForDisk) return
+      session.conn.resume()
+    }
   }
 
   /** Stops reading from peers while the store's write queue is full, so memory stays bounded. */
@@ -729,7 +740,7 @@ export class Torrent extends EventEmitter<TorrentEvents> {
     this.store.drained({ signal: this.stopController.signal }).then(
       () => {
         this.pausedForDisk = false
-        if (!this.pausedForRate) for (const session of this.sessions.values()) session.conn.resume()
+        this.resumeReading()
       },
       () => {},
     )

@@ -110,6 +110,29 @@ describe('rate limits', () => {
       await leecher.close()
     }
   }, 30_000)
+
+  it('a download limit holds across several peers', async () => {
+    // Resuming many paused peers at once must not let all their buffered blocks through.
+    const seeders = [createClient(), createClient()]
+    const leecher = createClient({ downloadLimit: limit })
+    try {
+      for (const client of seeders) {
+        await client.listen({ port: 0, host: '127.0.0.1' })
+        client.add(meta, { store: await filledMemoryStore(meta, content), seed: true, announce: false })
+      }
+      const started = Date.now()
+      const torrent = leecher.add(meta, {
+        store: createMemoryStore(meta),
+        announce: false,
+        peers: [seeder, ...seeders].map((client) => ({ host: '127.0.0.1', port: client.port })),
+      })
+      await torrent.done
+      expect(Date.now() - started).toBeGreaterThan(2500)
+    } finally {
+      await leecher.close()
+      await Promise.all(seeders.map((client) => client.close()))
+    }
+  }, 30_000)
 })
 
 describeWithTools(['py:libtorrent'], 'seeding to libtorrent', () => {
