@@ -1,11 +1,17 @@
-// Peer exchange with libtorrent: `bt download` learns from the tracker of one peer only — a libtorrent
-// leecher that is barely downloading — and finds the two seeders it is connected to through its BEP 11
-// messages, then downloads everything from them.
+// Peer exchange with libtorrent, both ways: `bt download` learns from the tracker of one peer only — a
+// libtorrent leecher that is barely downloading — and finds the two seeders it is connected to through
+// its BEP 11 messages; and a libtorrent leecher given only a `bt download` hub finds the seeders
+// through ours. Either downloads everything from seeders nobody named to it.
 import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { createTorrent } from '@bt/metainfo'
-import { describeWithTools, type LoopbackTracker, startBittorrentTracker } from '@bt/test-helpers'
-import { afterAll, beforeAll, expect, it } from 'vitest'
+import {
+  describeWithTools,
+  freeTcpAndUdpPort,
+  type LoopbackTracker,
+  startBittorrentTracker,
+} from '@bt/test-helpers'
+import { afterAll, afterEach, beforeAll, expect, it } from 'vitest'
 import {
   contentDifferences,
   scrapeCounts,
@@ -44,8 +50,11 @@ beforeAll(async () => {
   await writeFile(trackedTorrent, tracked.torrent)
 })
 
-afterAll(async () => {
+afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
+})
+
+afterAll(async () => {
   await removeFixture(fixture)
   await tracker?.close()
 })
@@ -88,4 +97,58 @@ describeWithTools(['py:libtorrent'], 'peer exchange with libtorrent', () => {
     // The hub, both seeders (and perhaps ourselves, which libtorrent lists too): more than the tracker gave.
     expect(last && 'knownPeers' in last ? last.knownPeers : 0).toBeGreaterThanOrEqual(3)
   }, 90_000)
+
+  it('a libtorrent leecher that knows only our hub finds the seeders through our PEX', async () => {
+    const seedPorts = [await startBtSeed(), await startBtSeed()]
+    // Our hub downloads at 8 KiB/s: connected to both seeders, with almost nothing to give.
+    const hubPort = await freeTcpAndUdpPort()
+    const hubDir = await freshDir(fixture, 'bt-hub')
+    const hub = spawnBtProcess(
+      [
+        'download',
+        fixture.torrentPath,
+        '-d',
+        hubDir,
+        '--json',
+        '--port',
+        `${hubPort}`,
+        '--download-limit',
+        '8K',
+        ...seedPorts.flatMap((port) => ['--peer', `127.0.0.1:${port}`]),
+      ],
+      { cwd: fixture.root },
+    )
+    cleanups.push(async () => void (await stopBt(hub)))
+    await hub.waitFor((event) => event.event === 'progress' && event.peers >= 2, 30_000)
+    const dir = await freshDir(fixture, 'lt-leecher')
+    const leecher = startLibtorrentLeecher({
+      torrentPath: fixture.torrentPath,
+      savePath: dir,
+      peers: [`127.0.0.1:${hubPort}`],
+      timeoutS: 45,
+    })
+    cleanups.push(() => leecher.stop())
+    expect(
+      await leecher.exited,
+      `${leecher.process.output()}\nhub: ${JSON.stringify(hub.events.filter((e) => e.event !== 'progress').slice(-20))} ${JSON.stringify(hub.events.at(-1))}`,
+    ).toBe(0)
+    expect(leecher.done()).toBe(true)
+    expect(await contentDifferences(fixture, dir)).toEqual([])
+  }, 90_000)
 })
+
+/** `bt seed` of the tracker-less torrent on 127.0.0.1; resolves with its port. */
+async function startBtSeed(): Promise<number> {
+  const seed = spawnBtProcess(
+    ['seed', fixture.torrentPath, fixture.seedDir, '--host', '127.0.0.1', '--json'],
+    {
+      cwd: fixture.root,
+    },
+  )
+  cleanups.push(async () => void (await stopBt(seed)))
+  const seeding = (await seed.waitFor(
+    (event) => (event as { event: string }).event === 'seeding',
+    30_000,
+  )) as unknown as { port: number }
+  return seeding.port
+}

@@ -134,6 +134,8 @@ interface PeerSession {
   readonly released: Set<string>
   unrequestedBlocks: number
   readonly upload: UploadQueue
+  /** Not read from until the download limit's debt is paid. */
+  ratePaused: boolean
 }
 
 /** A piece whose blocks are arriving: its buffer and who sent each block (for smart banning). */
@@ -167,7 +169,6 @@ export class Torrent extends EventEmitter<TorrentEvents> {
   private started = false
   private finished = false
   private pausedForDisk = false
-  private pausedForRate = false
   private readonly downloadLimits: RateLimiter[]
   private paused = false
   private readonly uploader: Uploader
@@ -418,12 +419,13 @@ export class Torrent extends EventEmitter<TorrentEvents> {
       released: new Set(),
       unrequestedBlocks: 0,
       upload: { conn, requests: [], sending: false, rate: new RateMeter() },
+      ratePaused: false,
     }
     this.sessions.set(key, session)
     conn.on('message', (message) => this.onMessage(session, message))
     conn.once('close', (reason) => this.closed(session, reason))
     this.sendOurPieces(conn)
-    if (this.pausedForDisk || this.pausedForRate) conn.pause()
+    if (this.pausedForDisk) conn.pause()
   }
 
   private sendOurPieces(conn: PeerConnection): void {
@@ -592,7 +594,7 @@ export class Torrent extends EventEmitter<TorrentEvents> {
   private onBlock(session: PeerSession, index: number, begin: number, block: Uint8Array): void {
     const now = Date.now()
     this.downloaded.add(block.length, now)
-    this.throttleForRate(block.length)
+    this.throttleForRate(session, block.length)
     const asked = { index, begin, length: block.length }
     const rightLength =
       index < this.meta.pieceCount &&
@@ -708,27 +710,29 @@ export class Torrent extends EventEmitter<TorrentEvents> {
     session.conn.close(new Error(`banned: ${why}`))
   }
 
-  /** Over the download limit: stop reading from every peer until the debt is paid. */
-  private throttleForRate(bytes: number): void {
+  /**
+   * Over the download limit: the peer whose block took us there stops being read until the debt is
+   * paid. Only peers that send data are paused, so the others' requests and extension messages (and
+   * our uploads to them) go on; with several senders, each waits for the debt all of them ran up.
+   */
+  private throttleForRate(session: PeerSession, bytes: number): void {
     if (this.downloadLimits.length === 0) return
     const wait = Math.max(0, ...this.downloadLimits.map((limit) => limit.take(bytes)))
-    if (wait === 0 || this.pausedForRate) return
-    this.pausedForRate = true
-    for (const session of this.sessions.values()) session.conn.pause()
+    if (wait === 0 || session.ratePaused) return
+    session.ratePaused = true
+    session.conn.pause()
     setTimeout(() => {
-      this.pausedForRate = false
-      this.resumeReading()
+      session.ratePaused = false
+      if (!this.pausedForDisk) session.conn.resume()
     }, wait).unref()
   }
 
-  /**
-   * Reads from every peer again, unless a pause is still due. A resumed peer dispatches the blocks it
-   * buffered at once, which may put us back over a limit: the peers after it then stay paused.
-   */
+  /** Reads from every peer again but those still paused for the download limit. */
   private resumeReading(): void {
     for (const session of this.sessions.values()) {
-      if (this.pausedForRate || this.pausedForDisk) return
-      session.conn.resume()
+      // A resumed peer's buffered blocks may fill the write queue again: the rest wait for it then.
+      if (this.pausedForDisk) return
+      if (!session.ratePaused) session.conn.resume()
     }
   }
 
