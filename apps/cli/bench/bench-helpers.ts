@@ -65,10 +65,12 @@ export function timedProcess(
   })
   const measured = new Promise<Measured>((resolve, reject) => {
     child.once('error', reject)
-    child.once('exit', () => {
+    // 'close', not 'exit': the exit can be reported before the last of stderr (time's report) is read.
+    child.once('close', () => {
       const line = /BENCH (-?\d+) ([\d.]+) ([\d.]+) ([\d.]+) (\d+)/.exec(stderr)
       if (!line || !okCodes.includes(Number(line[1]))) {
-        reject(new Error(`${command} failed:\n${stderr.slice(-2000)}`))
+        const why = line ? `exited with ${line[1]}` : 'ended without a report from /usr/bin/time'
+        reject(new Error(`${command} ${why}:\n${stderr.slice(-2000)}`))
         return
       }
       resolve({

@@ -4,19 +4,34 @@
 // (a smaller payload): all must finish, verified.
 //
 //   BENCH_SIZE_MIB=1024 BENCH_SWARM_MIB=64 BENCH_SWARM_LEECHERS=20 pnpm --filter @bt/cli bench:seed
-import { mkdir, rm, writeFile } from 'node:fs/promises'
+//
+// Both seeders verify the payload when they start (libtorrent has no resume data; bt's resume files are
+// deleted before each run), so their CPU seconds and peak RSS include that check; BENCH_RECHECK=0 lets
+// `bt seed` trust its resume data instead.
+//
+// While iterating: BENCH_PARTS=big or swarm (default both), BENCH_SEEDERS=bt or libtorrent (default both),
+// BENCH_RUNS=3 (median of the big part, the seeders interleaved), BT_BIN=path/to/bt.js (default dist/bt.js),
+// BT_NODE_FLAGS='--cpu-prof' (node flags for the bt processes), BENCH_DIR (default $TMPDIR/bt-bench-seed),
+// BENCH_SWARM_TIMEOUT_S=180 (a swarm leecher still running then is stopped and counts as failed).
+import { mkdir, readdir, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { createTorrent } from '@bt/metainfo'
 import { missingTools } from '@bt/test-helpers'
-import { ensurePayload, type Measured, sha1File, timed, timedProcess } from './bench-helpers.js'
+import { ensurePayload, type Measured, sha1File, timedProcess } from './bench-helpers.js'
 
 const sizeMiB = Number(process.env.BENCH_SIZE_MIB ?? 1024)
 const swarmMiB = Number(process.env.BENCH_SWARM_MIB ?? 64)
 const swarmLeechers = Number(process.env.BENCH_SWARM_LEECHERS ?? 20)
-const root = join(tmpdir(), 'bt-bench-seed')
-const bt = fileURLToPath(new URL('../dist/bt.js', import.meta.url))
+const swarmTimeoutSeconds = Number(process.env.BENCH_SWARM_TIMEOUT_S ?? 180)
+const parts = (process.env.BENCH_PARTS ?? 'big,swarm').split(',')
+const seeders = (process.env.BENCH_SEEDERS ?? 'bt,libtorrent').split(',')
+const runs = Number(process.env.BENCH_RUNS ?? 1)
+const recheck = process.env.BENCH_RECHECK !== '0'
+const root = process.env.BENCH_DIR ?? join(tmpdir(), 'bt-bench-seed')
+const bt = process.env.BT_BIN ?? fileURLToPath(new URL('../dist/bt.js', import.meta.url))
+const nodeFlags = process.env.BT_NODE_FLAGS?.split(' ').filter(Boolean) ?? []
 const ltScript = fileURLToPath(new URL('../../../tooling/test-helpers/scripts/lt_seed.py', import.meta.url))
 
 const missing = missingTools(['py:libtorrent', 'time'])
@@ -38,6 +53,8 @@ async function prepare(label: string, mib: number) {
 
 interface SeederRun {
   leechSeconds: number
+  /** The libtorrent leecher's own CPU seconds: a seeder that makes it work harder slows it down. */
+  leecherCpuSeconds: number
   seeder: Measured
 }
 
@@ -61,10 +78,14 @@ async function seedTo(
       `127.0.0.1:${await port}`,
     ])
     const done = await leech.waitForLine((line) => line.includes('"done"'))
-    await leech.measured
+    const leecher = await leech.measured
     if ((await sha1File(join(out, 'payload.bin'))) !== data.expected)
       throw new Error('downloaded data differs')
-    return { leechSeconds: Number(JSON.parse(done).seconds), seeder: await stopAndMeasure(seeder) }
+    return {
+      leechSeconds: Number(JSON.parse(done).seconds),
+      leecherCpuSeconds: leecher.cpuSeconds,
+      seeder: await stopAndMeasure(seeder),
+    }
   } finally {
     seeder.signal('SIGINT')
     await rm(out, { recursive: true, force: true })
@@ -80,6 +101,7 @@ function btSeed(data: Awaited<ReturnType<typeof prepare>>) {
   const process = timedProcess(
     globalThis.process.execPath,
     [
+      ...nodeFlags,
       bt,
       'seed',
       data.torrentPath,
@@ -112,58 +134,126 @@ function libtorrentSeed(data: Awaited<ReturnType<typeof prepare>>) {
   return { process, port }
 }
 
-const big = await prepare('big', sizeMiB)
-const results: [string, SeederRun][] = [
-  ['bt seed', await seedTo(big, () => btSeed(big))],
-  ['libtorrent', await seedTo(big, () => libtorrentSeed(big))],
-]
-const mb = big.bytes / 1e6
-const reference = results[1]![1].leechSeconds
-console.log(`\n${sizeMiB} MiB, 1 MiB pieces, libtorrent 2.0.8 leecher on loopback, verified`)
-console.log('seeder        leecher MB/s   seeder CPU s   seeder peak RSS MiB   vs libtorrent')
-for (const [name, run] of results) {
-  console.log(
-    `${name.padEnd(14)}${(mb / run.leechSeconds).toFixed(0).padStart(12)}${run.seeder.cpuSeconds.toFixed(2).padStart(15)}${run.seeder.peakRssMiB.toFixed(0).padStart(22)}${(reference / run.leechSeconds).toFixed(2).padStart(15)}x`,
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!
+
+if (parts.includes('big')) {
+  const big = await prepare('big', sizeMiB)
+  const starters: Record<string, () => ReturnType<typeof btSeed>> = {
+    'bt seed': () => btSeed(big),
+    libtorrent: () => libtorrentSeed(big),
+  }
+  const chosen = Object.entries(starters).filter(([name]) =>
+    seeders.includes(name === 'bt seed' ? 'bt' : name),
   )
+  const results = new Map<string, SeederRun[]>(chosen.map(([name]) => [name, []]))
+  // Interleaved, so both seeders meet the same background load.
+  for (let run = 0; run < runs; run++) {
+    for (const [name, start] of chosen) {
+      if (name === 'bt seed' && recheck) await removeResumeData(big.seedDir)
+      const result = await seedTo(big, start)
+      results.get(name)!.push(result)
+      if (runs > 1)
+        console.log(
+          `run ${run + 1} ${name}: ${(big.bytes / 1e6 / result.leechSeconds).toFixed(0)} MB/s, ` +
+            `${result.seeder.cpuSeconds.toFixed(2)} CPU s, ${result.seeder.peakRssMiB.toFixed(0)} MiB ` +
+            `(leecher ${result.leecherCpuSeconds.toFixed(2)} CPU s)`,
+        )
+    }
+  }
+  const mb = big.bytes / 1e6
+  // Each run's pair ran back to back: compare within pairs, then take the median, which cancels most of
+  // the background load a shared machine adds to one run and not another.
+  const reference = results.get('libtorrent')
+  const versus = (list: SeederRun[]) =>
+    reference === undefined
+      ? undefined
+      : median(list.map((run, at) => reference[at]!.leechSeconds / run.leechSeconds))
+  console.log(
+    `\n${sizeMiB} MiB, 1 MiB pieces, libtorrent 2.0.8 leecher on loopback, verified${runs > 1 ? `, medians of ${runs} runs (vs libtorrent: of the per-run ratios)` : ''}`,
+  )
+  console.log(
+    'seeder        leecher MB/s   seeder CPU s   seeder peak RSS MiB   leecher CPU s   vs libtorrent',
+  )
+  for (const [name, list] of results) {
+    const seconds = median(list.map((r) => r.leechSeconds))
+    const cpu = median(list.map((r) => r.seeder.cpuSeconds))
+    const rss = median(list.map((r) => r.seeder.peakRssMiB))
+    const leecherCpu = median(list.map((r) => r.leecherCpuSeconds))
+    const paired = versus(list)
+    const ratio = paired === undefined ? '' : `${paired.toFixed(2).padStart(15)}x`
+    console.log(
+      `${name.padEnd(14)}${(mb / seconds).toFixed(0).padStart(12)}${cpu.toFixed(2).padStart(15)}${rss.toFixed(0).padStart(22)}${leecherCpu.toFixed(2).padStart(16)}${ratio}`,
+    )
+  }
 }
 
-// Many leechers at once from one `bt seed`.
-const small = await prepare('swarm', swarmMiB)
-const { process: seeder, port } = btSeed(small)
-const seederPort = await port
-const started = Date.now()
-let failure: unknown
-try {
-  await Promise.all(
+/** bt's resume files next to the payload: without them `bt seed` re-hashes everything at start. */
+async function removeResumeData(seedDir: string): Promise<void> {
+  for (const name of await readdir(seedDir))
+    if (name.endsWith('.bt-resume')) await rm(join(seedDir, name), { force: true })
+}
+
+// Many leechers at once from one `bt seed`. Each leecher reports JSON events, so a failure shows its
+// warnings (bans, hash failures, disconnects) and the seeder's, not just an exit code; a leecher stuck
+// without peers is stopped after BENCH_SWARM_TIMEOUT_S and counts as failed.
+if (parts.includes('swarm')) {
+  const small = await prepare('swarm', swarmMiB)
+  const { process: seeder, port } = btSeed(small)
+  const seederPort = await port
+  const started = Date.now()
+  const results = await Promise.allSettled(
     Array.from({ length: swarmLeechers }, async (_, index) => {
       const out = join(root, `out-${index}`)
       await rm(out, { recursive: true, force: true })
       await mkdir(out, { recursive: true })
-      await timed(process.execPath, [
+      const leecher = timedProcess(process.execPath, [
+        ...nodeFlags,
         bt,
         'download',
         small.torrentPath,
         '-d',
         out,
-        '-q',
+        '--json',
         '--peer',
         `127.0.0.1:${seederPort}`,
       ])
+      const timer = setTimeout(() => leecher.signal('SIGINT'), swarmTimeoutSeconds * 1000)
+      try {
+        await leecher.measured
+      } catch (error) {
+        const warnings = leecher.lines.filter((line) => line.includes('"warning"')).slice(-5)
+        const reason =
+          error instanceof Error
+            ? error.message
+                .split('\n')
+                .filter((line) => line.trim() !== '' && !line.includes('MaxListenersExceededWarning'))
+                .slice(-6)
+                .join('\n    ')
+            : error
+        throw new Error(`leecher ${index}: ${reason}\n    ${warnings.join('\n    ')}`)
+      } finally {
+        clearTimeout(timer)
+      }
       if ((await sha1File(join(out, 'payload.bin'))) !== small.expected)
         throw new Error(`leecher ${index}: data differs`)
       await rm(out, { recursive: true, force: true })
     }),
   )
-} catch (error) {
-  failure = error
+  const seconds = (Date.now() - started) / 1000
+  const failures = results.flatMap((result) => (result.status === 'rejected' ? [result.reason] : []))
+  const seederWarnings = seeder.lines.filter((line) => line.includes('"warning"'))
+  const measured = await stopAndMeasure(seeder).catch(() => undefined)
+  if (failures.length > 0) {
+    console.error(
+      `\n${swarmLeechers} bt leechers at once: ${failures.length} FAILED after ${seconds.toFixed(1)} s`,
+    )
+    for (const failure of failures) console.error(`  ${failure instanceof Error ? failure.message : failure}`)
+    console.error(`  seeder warnings (last 10 of ${seederWarnings.length}):`)
+    for (const line of seederWarnings.slice(-10)) console.error(`    ${line}`)
+    process.exit(1)
+  }
+  console.log(
+    `\n${swarmLeechers} bt leechers at once, ${swarmMiB} MiB each from one bt seed: all finished and verified in ${seconds.toFixed(1)} s ` +
+      `(${((swarmLeechers * small.bytes) / 1e6 / seconds).toFixed(0)} MB/s served; seeder ${measured?.cpuSeconds.toFixed(2)} CPU s, peak RSS ${measured?.peakRssMiB.toFixed(0)} MiB)`,
+  )
 }
-const seconds = (Date.now() - started) / 1000
-const measured = await stopAndMeasure(seeder).catch(() => undefined)
-if (failure !== undefined) {
-  console.error(`\n${swarmLeechers} bt leechers at once: FAILED after ${seconds.toFixed(1)} s`)
-  throw failure
-}
-console.log(
-  `\n${swarmLeechers} bt leechers at once, ${swarmMiB} MiB each from one bt seed: all finished and verified in ${seconds.toFixed(1)} s ` +
-    `(${((swarmLeechers * small.bytes) / 1e6 / seconds).toFixed(0)} MB/s served; seeder peak RSS ${measured?.peakRssMiB.toFixed(0)} MiB)`,
-)

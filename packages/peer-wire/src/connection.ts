@@ -194,6 +194,8 @@ export class PeerConnection extends EventEmitter<PeerConnectionEvents> {
 
   private corks = 0
   private parts: Uint8Array[] = []
+  /** `piece` callbacks waiting for their block (`parts[at]`) to be written. */
+  private partsWritten: { at: number; callback: () => void }[] = []
   private outbox: Uint8Array = EMPTY
   private outboxStart = 0
   private outboxEnd = 0
@@ -445,12 +447,20 @@ export class PeerConnection extends EventEmitter<PeerConnectionEvents> {
     return this.send({ type: 'cancel', index, begin, length })
   }
 
-  /** Sends a block; the block is written as is, not copied (do not modify it until the write is done). */
-  piece(index: number, begin: number, block: Uint8Array): boolean {
-    if (this.phase !== 'open') return false
+  /**
+   * Sends a block; the block is written as is, not copied: do not modify it until the write is done.
+   * `onWritten` says when that is: called once the socket no longer holds the block (sent to the
+   * kernel, or dropped because the connection closed), so its memory can be reused.
+   */
+  piece(index: number, begin: number, block: Uint8Array, onWritten?: () => void): boolean {
+    if (this.phase !== 'open') {
+      onWritten?.()
+      return false
+    }
     const at = this.reserve(13)
     this.outboxEnd = pieceHeaderInto(this.outbox, at, index, begin, block.length)
     this.seal()
+    if (onWritten !== undefined) this.partsWritten.push({ at: this.parts.length, callback: onWritten })
     this.parts.push(block)
     return this.corks > 0 ? !this.socket.writableNeedDrain : this.flush()
   }
@@ -516,6 +526,9 @@ export class PeerConnection extends EventEmitter<PeerConnectionEvents> {
     this.socket.destroy()
     this.parts = []
     this.outbox = EMPTY
+    const unsent = this.partsWritten
+    this.partsWritten = []
+    for (const { callback } of unsent) callback()
     if (opening) {
       this.rejectOpened?.(reason ?? new PeerConnectionError('closed during the handshake'))
     }
@@ -876,17 +889,23 @@ export class PeerConnection extends EventEmitter<PeerConnectionEvents> {
     this.seal()
     const parts = this.parts
     if (parts.length === 0) return !this.socket.writableNeedDrain
+    const written = this.partsWritten
+    this.parts = []
+    this.partsWritten = []
     this.lastSent = Date.now()
     let ok = true
     if (parts.length === 1) {
-      ok = this.socket.write(parts[0]!)
+      ok = this.socket.write(parts[0]!, written[0]?.callback)
     } else {
       // One writev for a header and its block, or for a batch that outgrew one outbox buffer.
       this.socket.cork()
-      for (const part of parts) ok = this.socket.write(part)
+      let next = 0
+      for (let at = 0; at < parts.length; at++) {
+        const callback = written[next]?.at === at ? written[next++]!.callback : undefined
+        ok = this.socket.write(parts[at]!, callback)
+      }
       this.socket.uncork()
     }
-    this.parts = []
     return ok
   }
 

@@ -210,6 +210,48 @@ describe('two connections on loopback', () => {
     expect(received.every((length) => length === 16384)).toBe(true)
   })
 
+  it("tells when a sent block's memory is free again: written, or dropped by a close", async () => {
+    const { a, b } = await pair(baseInit(), baseInit())
+    const received: number[] = []
+    b.on('message', (message) => {
+      if (message.type === 'piece') received.push(message.begin)
+    })
+    const written: number[] = []
+    const block = new Uint8Array(16384).fill(3)
+    a.piece(0, 0, block, () => written.push(0))
+    a.cork()
+    a.piece(0, 16384, block, () => written.push(1))
+    a.have(1)
+    a.piece(0, 32768, block, () => written.push(2))
+    expect(written).toEqual([])
+    a.uncork()
+    while (written.length < 3) await delay(5)
+    expect(written).toEqual([0, 1, 2])
+    while (received.length < 3) await delay(5)
+    expect(received).toEqual([0, 16384, 32768])
+
+    // Blocks still queued (the reader is paused, so the socket backs up) or still corked when the
+    // connection closes are never sent: their callbacks still come, exactly once each.
+    b.pause()
+    let queued = 0
+    const calls = new Map<number, number>()
+    const track = (id: number) => () => calls.set(id, (calls.get(id) ?? 0) + 1)
+    while (a.writableLength === 0) {
+      a.piece(1, 0, block, track(queued++))
+      if (queued > 50_000) throw new Error('the socket never pushed back')
+    }
+    for (let extra = 0; extra < 8; extra++) a.piece(1, 0, block, track(queued++))
+    a.cork()
+    a.piece(1, 0, block, track(queued++))
+    expect(a.writableLength).toBeGreaterThan(0)
+    a.close()
+    a.piece(1, 0, block, track(queued++))
+    while (calls.size < queued) await delay(5)
+    await delay(20)
+    expect([...calls.values()].every((count) => count === 1)).toBe(true)
+    expect(calls.size).toBe(queued)
+  })
+
   it('closes exactly once, with undefined for a local close and a typed error on the other side', async () => {
     const { a, b } = await pair(baseInit(), baseInit())
     const aReasons: (Error | undefined)[] = []

@@ -197,20 +197,16 @@ class DiskStore extends StoreBase implements FileStore {
     if (empty !== undefined) await settleAll(empty.map((fileIndex) => this.createEmptyFile(index, fileIndex)))
   }
 
-  protected async readRange(index: number, begin: number, length: number): Promise<Uint8Array> {
-    // Never from Buffer's shared pool: the block's ArrayBuffer must hold nothing but the block.
-    const buffer = Buffer.allocUnsafeSlow(length)
-    const target = new Uint8Array(buffer.buffer, buffer.byteOffset, length)
+  protected async readRangeInto(index: number, begin: number, target: Uint8Array): Promise<void> {
     const reads: Promise<void>[] = []
     let at = 0
-    for (const span of this.meta.layout.spansForRange(index * this.meta.pieceLength + begin, length)) {
+    for (const span of this.meta.layout.spansForRange(index * this.meta.pieceLength + begin, target.length)) {
       const part = target.subarray(at, at + span.length)
       if (this.meta.files[span.fileIndex]!.padding) part.fill(0)
       else reads.push(this.readSpan(index, span, part))
       at += span.length
     }
     await settleAll(reads)
-    return target
   }
 
   protected async readStored(index: number, target: Uint8Array): Promise<boolean> {

@@ -44,10 +44,10 @@ class MemoryStore extends StoreBase {
     this.pieces[index] = copy
   }
 
-  protected async readRange(index: number, begin: number, length: number): Promise<Uint8Array> {
+  protected async readRangeInto(index: number, begin: number, target: Uint8Array): Promise<void> {
     const piece = this.pieces[index]
     if (piece === undefined) throw new Error(`piece-store: piece ${index} is marked complete but not stored`)
-    return piece.slice(begin, begin + length)
+    target.set(piece.subarray(begin, begin + target.length))
   }
 
   protected async readStored(index: number, target: Uint8Array): Promise<boolean> {

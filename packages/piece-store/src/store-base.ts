@@ -40,8 +40,8 @@ export abstract class StoreBase implements PieceStore {
 
   /** Writes the piece's bytes (already checked against its hash unless the caller vouched for them). */
   protected abstract storePiece(index: number, data: Uint8Array): Promise<void>
-  /** Reads a range of a complete piece; failures are errors, never short data. */
-  protected abstract readRange(index: number, begin: number, length: number): Promise<Uint8Array>
+  /** Fills `target` from a range of a complete piece; failures are errors, never short data. */
+  protected abstract readRangeInto(index: number, begin: number, target: Uint8Array): Promise<void>
   /** Fills `target` with what is stored for the piece; `false` when it is not there to hash. */
   protected abstract readStored(index: number, target: Uint8Array): Promise<boolean>
   /** Which pieces hash right, judged from storage alone. */
@@ -116,23 +116,23 @@ export abstract class StoreBase implements PieceStore {
     length: number,
     options: AbortOptions = {},
   ): Promise<Uint8Array> {
-    this.checkOpen()
-    options.signal?.throwIfAborted()
-    this.checkIndex(index)
-    const pieceLength = this.meta.layout.pieceLengthAt(index)
-    if (
-      !Number.isInteger(begin) ||
-      !Number.isInteger(length) ||
-      begin < 0 ||
-      length <= 0 ||
-      begin + length > pieceLength
-    ) {
-      throw new RangeError(
-        `piece-store: block [${begin}, ${begin + length}) is empty or outside piece ${index} (${pieceLength} bytes)`,
-      )
-    }
-    if (!this.have.has(index)) throw new PieceMissingError(index)
-    return this.track(this.readRange(index, begin, length))
+    this.checkRead(index, begin, length, options)
+    // Never from Buffer's shared pool: the block's ArrayBuffer must hold nothing but the block.
+    const buffer = Buffer.allocUnsafeSlow(length)
+    const target = new Uint8Array(buffer.buffer, buffer.byteOffset, length)
+    await this.track(this.readRangeInto(index, begin, target))
+    return target
+  }
+
+  async readBlockInto(
+    index: number,
+    begin: number,
+    target: Uint8Array,
+    options: AbortOptions = {},
+  ): Promise<void> {
+    if (!(target instanceof Uint8Array)) throw new TypeError('piece-store: target must be a Uint8Array')
+    this.checkRead(index, begin, target.length, options)
+    return this.track(this.readRangeInto(index, begin, target))
   }
 
   async readPiece(index: number, options: AbortOptions = {}): Promise<Uint8Array> {
@@ -230,6 +230,25 @@ export abstract class StoreBase implements PieceStore {
     } finally {
       if (this.pieceLocks.get(index) === tail) this.pieceLocks.delete(index)
     }
+  }
+
+  private checkRead(index: number, begin: number, length: number, options: AbortOptions): void {
+    this.checkOpen()
+    options.signal?.throwIfAborted()
+    this.checkIndex(index)
+    const pieceLength = this.meta.layout.pieceLengthAt(index)
+    if (
+      !Number.isInteger(begin) ||
+      !Number.isInteger(length) ||
+      begin < 0 ||
+      length <= 0 ||
+      begin + length > pieceLength
+    ) {
+      throw new RangeError(
+        `piece-store: block [${begin}, ${begin + length}) is empty or outside piece ${index} (${pieceLength} bytes)`,
+      )
+    }
+    if (!this.have.has(index)) throw new PieceMissingError(index)
   }
 
   private checkOpen(): void {

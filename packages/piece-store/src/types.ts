@@ -57,6 +57,12 @@ export interface PieceStore {
    * `RangeError` if the range is empty or outside the piece. Padding files (BEP 47) read as zeros.
    */
   readBlock(index: number, begin: number, length: number, options?: AbortOptions): Promise<Uint8Array>
+  /**
+   * Fills `target` with the `target.length` bytes at `begin` inside complete piece `index`, with the
+   * checks of `readBlock`. For callers that recycle their buffers (an upload cache): no allocation, no
+   * garbage. Leave `target` alone until the promise settles.
+   */
+  readBlockInto(index: number, begin: number, target: Uint8Array, options?: AbortOptions): Promise<void>
   /** The whole of complete piece `index` (as `readBlock(index, 0, pieceLength)`). */
   readPiece(index: number, options?: AbortOptions): Promise<Uint8Array>
   /**

@@ -96,6 +96,24 @@ export function describePieceStoreContract(name: string, factory: StoreFactory):
       expect(block.buffer.byteLength).toBe(50)
     })
 
+    it('reads blocks into a caller buffer, with the checks of readBlock', async () => {
+      const torrent = multiFileTorrent()
+      const store = await open(torrent)
+      const target = new Uint8Array(30).fill(0xaa)
+      await expect(store.readBlockInto(0, 9990, target)).rejects.toMatchObject({ name: 'PieceMissingError' })
+      await writeAll(store, torrent)
+      // Across the a.bin / dir/c.bin boundary, into the middle of a larger buffer left untouched around it.
+      await store.readBlockInto(0, 9990, target.subarray(5, 25))
+      expect(sameBytes(target.subarray(5, 25), torrent.piece(0).subarray(9990, 10010))).toBe(true)
+      expect([...target.subarray(0, 5), ...target.subarray(25)]).toEqual(new Array(10).fill(0xaa))
+      const last = new Uint8Array(torrent.meta.layout.pieceLengthAt(2))
+      await store.readBlockInto(2, 0, last)
+      expect(sameBytes(last, torrent.piece(2))).toBe(true)
+      await expect(store.readBlockInto(2, 1, last)).rejects.toThrow(RangeError)
+      await expect(store.readBlockInto(2, 0, new Uint8Array(0))).rejects.toThrow(RangeError)
+      await expect(store.readBlockInto(3, 0, target)).rejects.toThrow(RangeError)
+    })
+
     it('rejects data that does not hash right and writes nothing', async () => {
       const torrent = multiFileTorrent()
       const store = await open(torrent)
