@@ -1,5 +1,6 @@
 // A per-request AbortSignal that fires on a timeout or when a parent signal aborts. Written out instead
 // of AbortSignal.any/timeout, which have leaked listeners in Node on long-lived parents.
+import { setMaxListeners } from 'node:events'
 
 export interface RequestScope {
   signal: AbortSignal
@@ -23,4 +24,14 @@ export function requestScope(timeoutMs: number, parent?: AbortSignal): RequestSc
       parent?.removeEventListener('abort', onParentAbort)
     },
   }
+}
+
+/**
+ * A controller whose signal many operations listen to at once (every dial, handshake and disk write of a
+ * torrent): Node's default cap of 10 listeners would print a false leak warning past ten peers.
+ */
+export function unboundedAbortController(): AbortController {
+  const controller = new AbortController()
+  setMaxListeners(0, controller.signal)
+  return controller
 }

@@ -15,6 +15,7 @@ import {
   type PeerConnectionInit,
   reservedBytes,
 } from '@bt/peer-wire'
+import { unboundedAbortController } from './abort.js'
 import { Announcer } from './announcer.js'
 import { InvalidMetadataError } from './errors.js'
 import { CLIENT_NAME } from './peer-id.js'
@@ -102,7 +103,7 @@ export class MetadataFetch extends EventEmitter<MetadataFetchEvents> {
   /** Set after a multi-peer assembly failed its check: every peer then fills an assembly of its own. */
   private solo = false
   private readonly announcer: Announcer | undefined
-  private readonly stopController = new AbortController()
+  private readonly stopController = unboundedAbortController()
   private timer: NodeJS.Timeout | undefined
   private connecting = 0
   private started = false

@@ -14,6 +14,7 @@ import {
   type PeerMessage,
 } from '@bt/peer-wire'
 import type { PieceStore } from '@bt/piece-store'
+import { unboundedAbortController } from './abort.js'
 import { Announcer } from './announcer.js'
 import { BLOCK_SIZE, isSnubbed, queueDepth } from './block-requests.js'
 import { chooseUnchoked } from './choker.js'
@@ -161,7 +162,7 @@ export class Torrent extends EventEmitter<TorrentEvents> {
   private readonly suspects = new Map<number, Map<PeerSession, Map<number, string>>>()
   private readonly downloaded = new RateMeter()
   private readonly uploaded = new RateMeter()
-  private readonly stopController = new AbortController()
+  private readonly stopController = unboundedAbortController()
   private readonly announcer: Announcer | undefined
   private readonly connectionBudget: ConnectionBudget | undefined
   private connecting = 0
