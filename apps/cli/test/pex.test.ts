@@ -61,21 +61,7 @@ afterAll(async () => {
 
 describeWithTools(['py:libtorrent'], 'peer exchange with libtorrent', () => {
   it('bt download finds the seeders through a libtorrent peer’s PEX and completes from them', async () => {
-    const seedPorts: number[] = []
-    for (let i = 0; i < 2; i++) {
-      const seed = spawnBtProcess(
-        ['seed', fixture.torrentPath, fixture.seedDir, '--host', '127.0.0.1', '--json'],
-        {
-          cwd: fixture.root,
-        },
-      )
-      cleanups.push(async () => void (await stopBt(seed)))
-      const seeding = (await seed.waitFor(
-        (event) => (event as { event: string }).event === 'seeding',
-        30_000,
-      )) as unknown as { port: number }
-      seedPorts.push(seeding.port)
-    }
+    const seedPorts = [await startBtSeed(), await startBtSeed()]
     // The hub downloads at 8 KiB/s: it stays connected to both seeders and has almost nothing to give.
     const hubDir = await freshDir(fixture, 'hub')
     const hub = startLibtorrentLeecher({

@@ -288,3 +288,17 @@ export async function announceOnce(
   }
   throw new AllTrackersFailedError(failures)
 }
+
+/**
+ * Feeds an announcer's peers to its owner (a torrent, a metadata fetch) and turns its failures into the
+ * owner's warnings: a tracker down is for the logs, never fatal.
+ */
+export function followAnnouncer(
+  announcer: Announcer,
+  onPeers: (peers: PeerAddress[]) => void,
+  warn: (message: string, cause: Error) => void,
+): void {
+  announcer.on('peers', (peers) => onPeers(peers))
+  announcer.on('tracker-error', ({ url, error }) => warn(`tracker ${url}: ${error.message}`, error))
+  announcer.on('all-failed', (error) => warn(error.message, error))
+}

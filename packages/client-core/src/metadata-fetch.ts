@@ -16,7 +16,7 @@ import {
   reservedBytes,
 } from '@bt/peer-wire'
 import { unboundedAbortController } from './abort.js'
-import { Announcer } from './announcer.js'
+import { Announcer, followAnnouncer } from './announcer.js'
 import { InvalidMetadataError } from './errors.js'
 import { CLIENT_NAME } from './peer-id.js'
 import { dialCandidate, PeerList, type PeerSource } from './peer-list.js'
@@ -150,9 +150,10 @@ export class MetadataFetch extends EventEmitter<MetadataFetchEvents> {
           ? { minAnnounceIntervalMs: init.minAnnounceIntervalMs }
           : {}),
       })
-      this.announcer.on('peers', (peers) => this.addPeers(peers, 'tracker'))
-      this.announcer.on('tracker-error', ({ url, error }) =>
-        this.emit('warning', `tracker ${url}: ${error.message}`, error),
+      followAnnouncer(
+        this.announcer,
+        (peers) => this.addPeers(peers, 'tracker'),
+        (message, cause) => this.emit('warning', message, cause),
       )
     }
   }

@@ -15,10 +15,9 @@ import {
 } from '@bt/peer-wire'
 import type { PieceStore } from '@bt/piece-store'
 import { unboundedAbortController } from './abort.js'
-import { Announcer } from './announcer.js'
+import { Announcer, followAnnouncer } from './announcer.js'
 import { BLOCK_SIZE, isSnubbed, queueDepth } from './block-requests.js'
 import { chooseUnchoked } from './choker.js'
-import type { AllTrackersFailedError } from './errors.js'
 import { CLIENT_NAME } from './peer-id.js'
 import { dialCandidate, PeerList } from './peer-list.js'
 import { PeerExchange } from './pex.js'
@@ -244,12 +243,10 @@ export class Torrent extends EventEmitter<TorrentEvents> {
           ? { minAnnounceIntervalMs: init.minAnnounceIntervalMs }
           : {}),
       })
-      this.announcer.on('peers', (peers) => this.addPeers(peers, 'tracker'))
-      this.announcer.on('tracker-error', ({ url, error }) =>
-        this.emit('warning', `tracker ${url}: ${error.message}`, error),
-      )
-      this.announcer.on('all-failed', (error: AllTrackersFailedError) =>
-        this.emit('warning', error.message, error),
+      followAnnouncer(
+        this.announcer,
+        (peers) => this.addPeers(peers, 'tracker'),
+        (message, cause) => this.emit('warning', message, cause),
       )
     }
   }
