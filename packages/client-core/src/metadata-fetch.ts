@@ -75,7 +75,11 @@ const MAX_UNASKED = 4
 /** The info dictionary of one claimed size, filling up from one or several peers. */
 interface Assembly {
   readonly size: number
-  readonly data: Uint8Array
+  /**
+   * The pieces received, joined once all are in: memory follows what peers really sent, not the size
+   * they claim (30 peers each claiming 10 MiB must not cost 300 MB up front).
+   */
+  readonly pieces: (Uint8Array | undefined)[]
   /** Who sent each piece (undefined: not yet received). */
   readonly senders: (FetchSession | undefined)[]
   received: number
@@ -310,7 +314,7 @@ export class MetadataFetch extends EventEmitter<MetadataFetchEvents> {
   private assemblyFor(size: number): Assembly {
     const fresh = (): Assembly => ({
       size,
-      data: new Uint8Array(size),
+      pieces: new Array(metadataPieceCount(size)),
       senders: new Array(metadataPieceCount(size)),
       received: 0,
     })
@@ -398,7 +402,7 @@ export class MetadataFetch extends EventEmitter<MetadataFetchEvents> {
       return
     }
     if (assembly.senders[piece] === undefined) {
-      assembly.data.set(message.data, piece * METADATA_PIECE_SIZE)
+      assembly.pieces[piece] = message.data
       assembly.senders[piece] = session
       assembly.received++
       if (assembly.received === assembly.senders.length) {
@@ -410,11 +414,13 @@ export class MetadataFetch extends EventEmitter<MetadataFetchEvents> {
   }
 
   private assembled(assembly: Assembly): void {
-    const hash = createHash('sha1').update(assembly.data).digest('hex')
+    const data = new Uint8Array(assembly.size)
+    assembly.pieces.forEach((piece, index) => data.set(piece!, index * METADATA_PIECE_SIZE))
+    const hash = createHash('sha1').update(data).digest('hex')
     if (hash === this.init.magnet.infoHash) {
       let meta: Metainfo
       try {
-        meta = parseInfoDict(assembly.data, {
+        meta = parseInfoDict(data, {
           trackers: this.init.magnet.trackers,
           webSeeds: this.init.magnet.webSeeds,
         })
