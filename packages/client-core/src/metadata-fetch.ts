@@ -47,6 +47,11 @@ export interface MetadataFetchInit {
   signal?: AbortSignal
   /** A metadata request unanswered this long drops the peer. Default 20 s. */
   requestTimeoutMs?: number
+  /**
+   * A peer that has not said it has the metadata (`metadata_size`) this long after connecting gives
+   * its slot to another; it may be dialled again later. Default 30 s.
+   */
+  metadataWaitMs?: number
   connectTimeoutMs?: number
   handshakeTimeoutMs?: number
   minAnnounceIntervalMs?: number
@@ -92,6 +97,7 @@ interface FetchSession {
   readonly asked: Map<number, number>
   assembly: Assembly | undefined
   unasked: number
+  readonly openedAt: number
 }
 
 export class MetadataFetch extends EventEmitter<MetadataFetchEvents> {
@@ -268,6 +274,7 @@ export class MetadataFetch extends EventEmitter<MetadataFetchEvents> {
       asked: new Map(),
       assembly: undefined,
       unasked: 0,
+      openedAt: Date.now(),
     }
     this.sessions.set(key, session)
     conn.once('close', (reason) => this.closed(session, reason))
@@ -459,7 +466,12 @@ export class MetadataFetch extends EventEmitter<MetadataFetchEvents> {
   private tick(): void {
     const now = Date.now()
     const timeout = this.init.requestTimeoutMs ?? 20_000
+    const wait = this.init.metadataWaitMs ?? 30_000
     for (const session of [...this.sessions.values()]) {
+      if (!session.assembly && now - session.openedAt >= wait) {
+        this.drop(session, `did not offer the metadata within ${wait / 1000} s`, false)
+        continue
+      }
       for (const at of session.asked.values()) {
         if (now - at >= timeout) {
           this.drop(session, `did not answer a metadata request in ${timeout / 1000} s`, true)

@@ -160,7 +160,8 @@ async function startMetadataPeer(
         peerId: Buffer.from('-XX0001-liarliarliar'),
         reserved: reservedBytes({ extended: true }),
         extensions: registry,
-        extendedHandshake: { metadataSize: claimedSize },
+        // 0: say nothing about the size (a peer without the metadata).
+        extendedHandshake: claimedSize > 0 ? { metadataSize: claimedSize } : {},
       }),
     }).then(
       (conn) => connections.push(conn),
@@ -265,6 +266,30 @@ describe('lying metadata peers', () => {
       await client.close()
       refuser.close()
       honest.close()
+    }
+  })
+
+  it('leaves a peer that never offers the metadata for one that does', async () => {
+    // A peer fetching the metadata itself: ut_metadata but no metadata_size, for as long as it likes.
+    const fetcher = await startMetadataPeer(0, realPiece)
+    const client = createClient()
+    try {
+      // The only peer at first; the honest one is added once the fetcher has been given up.
+      const fetch = client.fetchMetadata(magnet, {
+        peers: [local(fetcher.port)],
+        announce: false,
+        metadataWaitMs: 500,
+      })
+      const warnings: string[] = []
+      fetch.on('warning', (message) => {
+        warnings.push(message)
+        if (message.includes('did not offer the metadata')) fetch.addPeers([local(seeder.port)])
+      })
+      expect((await fetch.done).meta.infoHash).toBe(meta.infoHash)
+      expect(warnings).toContain(`peer 127.0.0.1:${fetcher.port} did not offer the metadata within 0.5 s`)
+    } finally {
+      await client.close()
+      fetcher.close()
     }
   })
 
