@@ -422,7 +422,7 @@ export class MetadataFetch extends EventEmitter<MetadataFetchEvents> {
 
   private assembled(assembly: Assembly): void {
     const data = new Uint8Array(assembly.size)
-    assembly.pieces.forEach((piece, index) => data.set(piece!, index * METADATA_PIECE_SIZE))
+    for (const [index, piece] of assembly.pieces.entries()) data.set(piece!, index * METADATA_PIECE_SIZE)
     const hash = createHash('sha1').update(data).digest('hex')
     if (hash === this.init.magnet.infoHash) {
       let meta: Metainfo
