@@ -2,7 +2,6 @@
 // scrape, byte-for-byte checks of a finished download, and a clean stop of a `bt` process.
 import { stat } from 'node:fs/promises'
 import { join } from 'node:path'
-import { bytesToKey, decode } from '@bt/bencode'
 import { compareContent, listFiles, type StartedProcess, startProcess } from '@bt/test-helpers'
 import { repoRoot } from './run-bt.js'
 import { type BtProcess, sleep, type TorrentFixture } from './swarm.js'
@@ -48,43 +47,6 @@ export function startLibtorrentLeecher(init: {
  */
 export function throttledDownload(bytesPerSecond: number): Record<string, number | boolean> {
   return { download_rate_limit: bytesPerSecond, ignore_limits_on_local_network: false }
-}
-
-/** Seeders and leechers an HTTP tracker reports for an info hash, from its scrape. */
-export async function scrapeCounts(
-  announceUrl: string,
-  infoHash: string,
-): Promise<{ complete: number; incomplete: number }> {
-  const hash = Buffer.from(infoHash, 'hex')
-  const query = [...hash].map((byte) => `%${byte.toString(16).padStart(2, '0')}`).join('')
-  const url = `${announceUrl.replace(/\/announce$/, '/scrape')}?info_hash=${query}`
-  const response = await fetch(url, { signal: AbortSignal.timeout(5000) })
-  const body = decode(new Uint8Array(await response.arrayBuffer()))
-  const files = body instanceof Map ? body.get('files') : undefined
-  // bittorrent-tracker keys the entry by the UTF-8 encoding of the binary string; one hash was asked for.
-  const entry = files instanceof Map ? (files.get(bytesToKey(hash)) ?? [...files.values()][0]) : undefined
-  const count = (key: string) => {
-    const value = entry instanceof Map ? entry.get(key) : undefined
-    return typeof value === 'number' ? value : 0
-  }
-  return { complete: count('complete'), incomplete: count('incomplete') }
-}
-
-/** Waits until the tracker lists `count` leechers (e.g. Transmission has announced). */
-export async function waitForLeechers(
-  announceUrl: string,
-  infoHash: string,
-  count: number,
-  timeoutMs = 30_000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  let seen = 0
-  while (Date.now() < deadline) {
-    seen = (await scrapeCounts(announceUrl, infoHash).catch(() => ({ incomplete: 0 }))).incomplete
-    if (seen >= count) return
-    await sleep(100)
-  }
-  throw new Error(`the tracker lists ${seen} of ${count} leechers after ${timeoutMs} ms`)
 }
 
 /**

@@ -12,22 +12,16 @@ import {
   startBittorrentTracker,
 } from '@bt/test-helpers'
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest'
-import {
-  contentDifferences,
-  scrapeCounts,
-  startLibtorrentLeecher,
-  stopBt,
-  throttledDownload,
-} from './leechers.js'
+import { contentDifferences, startLibtorrentLeecher, stopBt, throttledDownload } from './leechers.js'
 import {
   bt,
   describeRun,
   freshDir,
   makeFixture,
   removeFixture,
-  sleep,
   spawnBtProcess,
   type TorrentFixture,
+  waitForLeechers,
 } from './swarm.js'
 
 const KIB = 1024
@@ -72,9 +66,7 @@ describeWithTools(['py:libtorrent'], 'peer exchange with libtorrent', () => {
       timeoutS: 80,
     })
     cleanups.push(() => hub.stop())
-    const deadline = Date.now() + 30_000
-    while ((await scrapeCounts(tracker.httpUrl, fixture.infoHash)).incomplete < 1 && Date.now() < deadline)
-      await sleep(100)
+    await waitForLeechers(tracker.httpUrl, fixture.infoHash, 1)
     const dir = await freshDir(fixture, 'leecher')
     const run = await bt(['download', trackedTorrent, '-d', dir, '--json'], { timeoutMs: 45_000 })
     expect(run.code, describeRun(run)).toBe(0)

@@ -100,40 +100,56 @@ export function pieceBytes(fixture: TorrentFixture, index: number): Buffer {
   return content.subarray(index * fixture.pieceLength, (index + 1) * fixture.pieceLength)
 }
 
-/** Seeders (`complete`) an HTTP tracker reports for an info hash, from its scrape. */
-export async function scrapeSeeders(announceUrl: string, infoHash: string): Promise<number> {
+/** Seeders and leechers an HTTP tracker reports for an info hash, from its scrape. */
+export async function scrapeCounts(
+  announceUrl: string,
+  infoHash: string,
+): Promise<{ complete: number; incomplete: number }> {
   const hash = Buffer.from(infoHash, 'hex')
   const query = [...hash].map((byte) => `%${byte.toString(16).padStart(2, '0')}`).join('')
   const url = `${announceUrl.replace(/\/announce$/, '/scrape')}?info_hash=${query}`
   const response = await fetch(url, { signal: AbortSignal.timeout(5000) })
   const body = decode(new Uint8Array(await response.arrayBuffer()))
-  if (!(body instanceof Map)) return 0
-  const files = body.get('files')
+  const files = body instanceof Map ? body.get('files') : undefined
   // bittorrent-tracker writes the key as the UTF-8 encoding of the binary string (33 bytes, not 20):
   // one info hash was asked for, so its entry is the only one.
   const entry = files instanceof Map ? (files.get(bytesToKey(hash)) ?? [...files.values()][0]) : undefined
-  const complete = entry instanceof Map ? entry.get('complete') : undefined
-  return typeof complete === 'number' ? complete : 0
+  const count = (key: string) => {
+    const value = entry instanceof Map ? entry.get(key) : undefined
+    return typeof value === 'number' ? value : 0
+  }
+  return { complete: count('complete'), incomplete: count('incomplete') }
 }
 
 /**
  * Waits until the tracker lists `count` seeders: a client that announces before them would only hear
  * of them on its next announce, minutes later.
  */
-export async function waitForSeeders(
+export function waitForSeeders(announceUrl: string, infoHash: string, count: number, timeoutMs = 30_000) {
+  return waitForScrape(announceUrl, infoHash, 'complete', count, timeoutMs)
+}
+
+/** Waits until the tracker lists `count` leechers (e.g. Transmission has announced). */
+export function waitForLeechers(announceUrl: string, infoHash: string, count: number, timeoutMs = 30_000) {
+  return waitForScrape(announceUrl, infoHash, 'incomplete', count, timeoutMs)
+}
+
+async function waitForScrape(
   announceUrl: string,
   infoHash: string,
+  field: 'complete' | 'incomplete',
   count: number,
-  timeoutMs = 30_000,
+  timeoutMs: number,
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs
   let seen = 0
   while (Date.now() < deadline) {
-    seen = await scrapeSeeders(announceUrl, infoHash).catch(() => 0)
+    seen = (await scrapeCounts(announceUrl, infoHash).catch(() => ({ complete: 0, incomplete: 0 })))[field]
     if (seen >= count) return
     await sleep(100)
   }
-  throw new Error(`the tracker lists ${seen} of ${count} seeders after ${timeoutMs} ms`)
+  const what = field === 'complete' ? 'seeders' : 'leechers'
+  throw new Error(`the tracker lists ${seen} of ${count} ${what} after ${timeoutMs} ms`)
 }
 
 export function sleep(ms: number): Promise<void> {
