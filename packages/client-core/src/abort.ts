@@ -35,3 +35,17 @@ export function unboundedAbortController(): AbortController {
   setMaxListeners(0, controller.signal)
   return controller
 }
+
+/**
+ * Runs `stop` when the caller's `signal` aborts (at once, in a microtask, if it already has), and lets
+ * go of `signal` once `until` (the owner's own stop) aborts, so a long-lived signal keeps no listener.
+ */
+export function stopOnAbort(signal: AbortSignal | undefined, until: AbortSignal, stop: () => void): void {
+  if (!signal) return
+  if (signal.aborted) {
+    queueMicrotask(stop)
+    return
+  }
+  signal.addEventListener('abort', stop, { once: true })
+  until.addEventListener('abort', () => signal.removeEventListener('abort', stop), { once: true })
+}

@@ -15,7 +15,7 @@ import {
   type PeerConnectionInit,
   reservedBytes,
 } from '@bt/peer-wire'
-import { unboundedAbortController } from './abort.js'
+import { stopOnAbort, unboundedAbortController } from './abort.js'
 import { Announcer, followAnnouncer } from './announcer.js'
 import { InvalidMetadataError } from './errors.js'
 import { CLIENT_NAME } from './peer-id.js'
@@ -186,19 +186,7 @@ export class MetadataFetch extends EventEmitter<MetadataFetchEvents> {
   start(): void {
     if (this.started) return
     this.started = true
-    const signal = this.init.signal
-    if (signal) {
-      const onAbort = () => this.stop()
-      if (signal.aborted) queueMicrotask(onAbort)
-      else {
-        signal.addEventListener('abort', onAbort, { once: true })
-        this.stopController.signal.addEventListener(
-          'abort',
-          () => signal.removeEventListener('abort', onAbort),
-          { once: true },
-        )
-      }
-    }
+    stopOnAbort(this.init.signal, this.stopController.signal, () => this.stop())
     this.announcer?.start()
     this.timer = setInterval(() => this.tick(), TICK_MS)
     this.dial()
@@ -206,12 +194,7 @@ export class MetadataFetch extends EventEmitter<MetadataFetchEvents> {
 
   /** Adds peers to dial; returns how many were new. */
   addPeers(peers: readonly PeerAddress[], source: PeerSource = 'manual'): number {
-    let added = 0
-    for (const peer of peers) {
-      const before = this.peerList.size
-      this.peerList.add(peer, source)
-      if (this.peerList.size > before) added++
-    }
+    const added = this.peerList.addAll(peers, source)
     if (added > 0) this.dial()
     return added
   }

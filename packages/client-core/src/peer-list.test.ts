@@ -13,6 +13,18 @@ describe('PeerList', () => {
     expect(list.size).toBe(2)
   })
 
+  it('addAll counts only the peers it did not know (not repeats, ourselves or invalid ports)', () => {
+    const list = new PeerList()
+    list.addSelf({ host: '127.0.0.1', port: 9999 })
+    list.add(a, 'tracker')
+    const added = list.addAll(
+      [a, b, { ...b }, { host: '127.0.0.1', port: 9999 }, { host: '1.2.3.4', port: 0 }],
+      'pex',
+    )
+    expect(added).toBe(1)
+    expect(list.size).toBe(2)
+  })
+
   it('never lists our own address or invalid ports', () => {
     const list = new PeerList()
     list.addSelf(a)

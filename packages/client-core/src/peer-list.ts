@@ -80,6 +80,13 @@ export class PeerList {
     return candidate
   }
 
+  /** Adds every peer (as `add`); returns how many were not known before. */
+  addAll(addresses: readonly PeerAddress[], source: PeerSource): number {
+    const before = this.peers.size
+    for (const address of addresses) this.add(address, source)
+    return this.peers.size - before
+  }
+
   get(key: string): PeerCandidate | undefined {
     return this.peers.get(key)
   }

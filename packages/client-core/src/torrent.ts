@@ -14,7 +14,7 @@ import {
   type PeerMessage,
 } from '@bt/peer-wire'
 import type { PieceStore } from '@bt/piece-store'
-import { unboundedAbortController } from './abort.js'
+import { stopOnAbort, unboundedAbortController } from './abort.js'
 import { Announcer, followAnnouncer } from './announcer.js'
 import { BLOCK_SIZE, isSnubbed, queueDepth } from './block-requests.js'
 import { chooseUnchoked } from './choker.js'
@@ -255,21 +255,7 @@ export class Torrent extends EventEmitter<TorrentEvents> {
   start(): void {
     if (this.started) return
     this.started = true
-    const signal = this.init.signal
-    if (signal) {
-      const onAbort = () => void this.stop()
-      if (signal.aborted) queueMicrotask(onAbort)
-      else {
-        signal.addEventListener('abort', onAbort, { once: true })
-        this.stopController.signal.addEventListener(
-          'abort',
-          () => signal.removeEventListener('abort', onAbort),
-          {
-            once: true,
-          },
-        )
-      }
-    }
+    stopOnAbort(this.init.signal, this.stopController.signal, () => void this.stop())
     if (this.picker.done) {
       this.startedComplete = true
       queueMicrotask(() => this.complete())
@@ -293,12 +279,7 @@ export class Torrent extends EventEmitter<TorrentEvents> {
 
   /** Adds peers to dial (from any source); returns how many were new. */
   addPeers(peers: readonly PeerAddress[], source: 'tracker' | 'pex' | 'manual' = 'manual'): number {
-    let added = 0
-    for (const peer of peers) {
-      const before = this.peerList.size
-      this.peerList.add(peer, source)
-      if (this.peerList.size > before) added++
-    }
+    const added = this.peerList.addAll(peers, source)
     if (added > 0 && this.started && !this.stopController.signal.aborted) this.dial()
     return added
   }
