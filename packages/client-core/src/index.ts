@@ -35,6 +35,7 @@ export {
   type MetadataFetchEvents,
   type MetadataFetchInit,
   type MetadataFetchResult,
+  magnetPeerAddresses,
 } from './metadata-fetch.js'
 export { CLIENT_NAME, generatePeerId, PEER_ID_PREFIX } from './peer-id.js'
 export { type PeerCandidate, PeerList, type PeerListInit, type PeerSource } from './peer-list.js'

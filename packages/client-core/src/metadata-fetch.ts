@@ -129,14 +129,7 @@ export class MetadataFetch extends EventEmitter<MetadataFetchEvents> {
     })
     this.done.catch(() => {})
     this.peerList = new PeerList({ retryDelayMs: init.peerRetryDelayMs ?? 10_000 })
-    for (const peer of init.peers ?? []) this.peerList.add(peer, 'manual')
-    for (const text of init.magnet.peers) {
-      try {
-        this.peerList.add(parsePeerAddress(text), 'manual')
-      } catch {
-        // A magnet's `x.pe` may name a host by DNS name; we dial IP literals only.
-      }
-    }
+    this.peerList.addAll([...(init.peers ?? []), ...magnetPeerAddresses(init.magnet)], 'manual')
     this.extensions = createExtensionRegistry([
       {
         name: UT_METADATA,
@@ -491,4 +484,17 @@ export class MetadataFetch extends EventEmitter<MetadataFetchEvents> {
       this.rejectDone(error!)
     }
   }
+}
+
+/** A magnet link's `x.pe` peers that are IP literals: one naming a host by DNS name is skipped. */
+export function magnetPeerAddresses(magnet: MagnetLink): PeerAddress[] {
+  const peers: PeerAddress[] = []
+  for (const text of magnet.peers) {
+    try {
+      peers.push(parsePeerAddress(text))
+    } catch {
+      // Not an IP literal: we dial IP addresses only.
+    }
+  }
+  return peers
 }

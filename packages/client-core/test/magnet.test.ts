@@ -31,6 +31,7 @@ import {
   decodeMetadataMessage,
   encodeMetadataMessage,
   METADATA_PIECE_SIZE,
+  magnetPeerAddresses,
   UT_METADATA,
 } from '../src/index.js'
 import { filledMemoryStore } from './stores.js'
@@ -298,6 +299,18 @@ describe('lying metadata peers', () => {
     const warnings = await fetchDespiteLiar(liar, await startSlowHonestPeer())
     expect(warnings.some((warning) => warning.includes('over 10485760'))).toBe(true)
     expect(liar.requests).toBe(0)
+  })
+})
+
+describe('magnetPeerAddresses', () => {
+  it('keeps the x.pe peers that are IP literals and skips host names', () => {
+    const link = parseMagnet(
+      `magnet:?xt=urn:btih:${meta.infoHash}&x.pe=127.0.0.1:6881&x.pe=peer.example:6881&x.pe=[::1]:51413`,
+    )
+    expect(magnetPeerAddresses(link)).toEqual([
+      { host: '127.0.0.1', port: 6881 },
+      { host: '::1', port: 51413 },
+    ])
   })
 })
 

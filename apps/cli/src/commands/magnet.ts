@@ -5,11 +5,12 @@ import {
   announceOnce,
   createTrackerTransport,
   generatePeerId,
+  magnetPeerAddresses,
   metadataServer,
   UT_METADATA,
 } from '@bt/client-core'
 import { type MagnetLink, parseMagnet } from '@bt/metainfo'
-import { formatPeerAddress, type PeerAddress, parsePeerAddress } from '@bt/peer-address'
+import { formatPeerAddress, type PeerAddress } from '@bt/peer-address'
 import {
   connectPeer,
   createExtensionRegistry,
@@ -71,7 +72,7 @@ handshake is the first message we send.`,
     .action(async (source: string, options: MagnetHandshakeOptions) => {
       const magnet = parseMagnet(source)
       const peerId = generatePeerId()
-      const peers = options.peer.length > 0 ? options.peer : magnetPeers(magnet.peers)
+      const peers = options.peer.length > 0 ? options.peer : magnetPeerAddresses(magnet)
       const candidates =
         peers.length > 0 ? peers : await trackerPeers(magnet, peerId, options, { io, signal })
       const failures: string[] = []
@@ -182,17 +183,4 @@ async function extensionHandshake(
     })
   })
   return { conn, handshake }
-}
-
-/** A magnet's `x.pe` peers that are IP literals (we do not resolve names here). */
-function magnetPeers(texts: readonly string[]): PeerAddress[] {
-  const peers: PeerAddress[] = []
-  for (const text of texts) {
-    try {
-      peers.push(parsePeerAddress(text))
-    } catch {
-      // A host name: skipped.
-    }
-  }
-  return peers
 }
