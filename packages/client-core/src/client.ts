@@ -90,21 +90,22 @@ export class Client {
   private accept(socket: Socket): void {
     socket.on('error', () => {})
     acceptPeer(socket, {
-      findTorrent: (infoHash) => {
-        const torrent = this.byInfoHash.get(Buffer.from(infoHash).toString('hex'))
-        if (torrent) return torrent.peerInit
-        const fetch = this.fetching.get(Buffer.from(infoHash).toString('hex'))
-        return fetch ? fetch.peerInit : undefined
-      },
+      findTorrent: (infoHash) => this.ownerOf(infoHash)?.peerInit,
     }).then(
       (conn) => {
-        const infoHash = Buffer.from(conn.infoHash).toString('hex')
-        const owner = this.byInfoHash.get(infoHash) ?? this.fetching.get(infoHash)
+        // Looked up again: the torrent may have been stopped (or its metadata fetched) meanwhile.
+        const owner = this.ownerOf(conn.infoHash)
         if (owner) owner.attach(conn)
         else conn.close()
       },
       () => {},
     )
+  }
+
+  /** What an incoming peer's info hash is for: a torrent, or a magnet link whose metadata is being fetched. */
+  private ownerOf(infoHash: Uint8Array): Torrent | MetadataFetch | undefined {
+    const hex = Buffer.from(infoHash).toString('hex')
+    return this.byInfoHash.get(hex) ?? this.fetching.get(hex)
   }
 
   /**
