@@ -1,9 +1,14 @@
 // BEP 11 peer exchange (`ut_pex`): connected peers tell each other, about once a minute, which peers they
 // connected to (`added`, with one flag byte each) and lost (`dropped`) since their last message. This file
 // holds the codec, the diff a message carries, and the per-torrent `PeerExchange` that sends and receives.
-import { isIP } from 'node:net'
 import { type BencodeValue, decode, encode } from '@bt/bencode'
-import { decodeCompactPeers, encodeCompactPeers, formatPeerAddress, type PeerAddress } from '@bt/peer-address'
+import {
+  encodeCompactPeers,
+  formatPeerAddress,
+  ipFromBytes,
+  ipToBytes,
+  type PeerAddress,
+} from '@bt/peer-address'
 import type { PeerConnection, PeerExtension } from '@bt/peer-wire'
 import { PexMessageError } from './errors.js'
 
@@ -163,7 +168,7 @@ function contacts(dict: Map<string, BencodeValue>, key: string, family: 4 | 6): 
   for (let at = 0; at < bytes.length; at += size) {
     const ip = bytes.subarray(at, at + size - 2)
     const port = (bytes[at + size - 2]! << 8) | bytes[at + size - 1]!
-    out.push(fromIpBytes(ip, port)?.address)
+    out.push(checkAddress({ host: ipFromBytes(ip), port })?.address)
   }
   return out
 }
@@ -189,34 +194,10 @@ export type AddressScope = 'local' | 'global'
 /** A canonical, connectable address (IPv4-mapped IPv6 made IPv4) and its scope; `undefined` if unusable. */
 export function checkAddress(peer: PeerAddress): { address: PeerAddress; scope: AddressScope } | undefined {
   if (!Number.isInteger(peer.port) || peer.port < 1 || peer.port > 0xffff) return undefined
-  const ip = ipBytes(peer.host)
-  return ip === undefined ? undefined : fromIpBytes(ip, peer.port)
-}
-
-function ipBytes(host: string): Uint8Array | undefined {
-  // A zone index (`fe80::1%eth0`) names an interface of the sender's machine: meaningless to anyone else.
-  if (host.includes('%')) return undefined
-  const family = isIP(host)
-  if (family !== 4 && family !== 6) return undefined
-  return encodeCompactPeers([{ host, port: 0 }], family).subarray(0, family === 4 ? 4 : 16)
-}
-
-function fromIpBytes(
-  ip: Uint8Array,
-  port: number,
-): { address: PeerAddress; scope: AddressScope } | undefined {
-  if (port === 0) return undefined
-  const mapped =
-    ip.length === 16 && ip.subarray(0, 10).every((byte) => byte === 0) && ip[10] === 0xff && ip[11] === 0xff
-  const bytes = mapped ? ip.subarray(12) : ip
-  const scope = scopeOf(bytes)
-  if (scope === undefined) return undefined
-  const entry = new Uint8Array(bytes.length + 2)
-  entry.set(bytes)
-  entry[bytes.length] = port >> 8
-  entry[bytes.length + 1] = port & 0xff
-  const [address] = decodeCompactPeers(entry, bytes.length === 4 ? 4 : 6)
-  return address === undefined ? undefined : { address, scope }
+  const ip = ipToBytes(peer.host)
+  const scope = ip === undefined ? undefined : scopeOf(ip)
+  if (ip === undefined || scope === undefined) return undefined
+  return { address: { host: ipFromBytes(ip), port: peer.port }, scope }
 }
 
 function scopeOf(ip: Uint8Array): AddressScope | undefined {

@@ -1,6 +1,6 @@
 export { PeerAddressError } from './errors.js'
+export { type AddressFamily, canonicalIp, ipFromBytes, ipToBytes } from './ip.js'
 export {
-  type AddressFamily,
   decodeCompactPeers,
   encodeCompactPeers,
   formatPeerAddress,

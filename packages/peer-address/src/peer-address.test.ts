@@ -25,6 +25,14 @@ describe('compact peers', () => {
     expect(decodeCompactPeers(bytes, 6)).toEqual([{ host: '::1', port: 6881 }])
   })
 
+  it('keeps an IPv4-mapped BEP 7 entry IPv6, in RFC 5952 mixed notation', () => {
+    const bytes = Uint8Array.from([...new Array(10).fill(0), 0xff, 0xff, 10, 0, 0, 1, 0x1a, 0xe1])
+    const peers = decodeCompactPeers(bytes, 6)
+    expect(peers).toEqual([{ host: '::ffff:10.0.0.1', port: 6881 }])
+    expect(encodeCompactPeers(peers, 6)).toEqual(bytes)
+    expect(encodeCompactPeers(peers, 4)).toEqual(new Uint8Array(0))
+  })
+
   it('rejects a partial entry when strict and drops it otherwise', () => {
     const bytes = Uint8Array.from([127, 0, 0, 1, 0x1a, 0xe1, 1, 2])
     expect(() => decodeCompactPeers(bytes, 4)).toThrow(PeerAddressError)

@@ -2,14 +2,13 @@
 // (6 bytes: IPv4 + port) and BEP 7 (18 bytes: IPv6 + port) use on the wire.
 import { isIP } from 'node:net'
 import { PeerAddressError } from './errors.js'
+import { type AddressFamily, ipFromBytes, parseIp } from './ip.js'
 
 export interface PeerAddress {
   /** Dotted IPv4 (`1.2.3.4`) or canonical IPv6 (`::1`), without brackets. */
   host: string
   port: number
 }
-
-export type AddressFamily = 4 | 6
 
 const ENTRY_SIZE = { 4: 6, 6: 18 } as const
 
@@ -32,8 +31,7 @@ export function decodeCompactPeers(
   for (let at = 0; at + size <= bytes.length; at += size) {
     const port = (bytes[at + size - 2]! << 8) | bytes[at + size - 1]!
     if (port === 0) continue
-    const host = family === 4 ? formatIPv4(bytes, at) : formatIPv6(bytes, at)
-    peers.push({ host, port })
+    peers.push({ host: ipFromBytes(bytes, at, family), port })
   }
   return peers
 }
@@ -45,7 +43,7 @@ export function encodeCompactPeers(peers: readonly PeerAddress[], family: Addres
   const out = new Uint8Array(matching.length * size)
   matching.forEach((peer, index) => {
     const at = index * size
-    out.set(family === 4 ? parseIPv4(peer.host) : parseIPv6(peer.host), at)
+    out.set(parseIp(peer.host, family), at)
     out[at + size - 2] = (peer.port >> 8) & 0xff
     out[at + size - 1] = peer.port & 0xff
   })
@@ -67,63 +65,5 @@ export function parsePeerAddress(text: string): PeerAddress {
       `not a peer address (expected ip:port or [ipv6]:port): ${JSON.stringify(text)}`,
     )
   }
-  return { host: isIP(host) === 6 ? formatIPv6(parseIPv6(host), 0) : host, port }
-}
-
-function formatIPv4(bytes: Uint8Array, at: number): string {
-  return `${bytes[at]}.${bytes[at + 1]}.${bytes[at + 2]}.${bytes[at + 3]}`
-}
-
-/** RFC 5952 text: lowercase, leading zeros dropped, the longest run of two or more zero groups as `::`. */
-function formatIPv6(bytes: Uint8Array, at: number): string {
-  const groups: number[] = []
-  for (let i = 0; i < 8; i++) groups.push((bytes[at + 2 * i]! << 8) | bytes[at + 2 * i + 1]!)
-  let bestStart = -1
-  let bestLength = 1
-  for (let i = 0; i < 8; ) {
-    if (groups[i] !== 0) {
-      i++
-      continue
-    }
-    let j = i
-    while (j < 8 && groups[j] === 0) j++
-    if (j - i > bestLength) {
-      bestStart = i
-      bestLength = j - i
-    }
-    i = j
-  }
-  const text = (from: number, to: number) =>
-    groups
-      .slice(from, to)
-      .map((group) => group.toString(16))
-      .join(':')
-  if (bestStart < 0) return text(0, 8)
-  return `${text(0, bestStart)}::${text(bestStart + bestLength, 8)}`
-}
-
-function parseIPv4(host: string): Uint8Array {
-  return Uint8Array.from(host.split('.').map(Number))
-}
-
-function parseIPv6(host: string): Uint8Array {
-  let text = host
-  // An embedded IPv4 tail (::ffff:1.2.3.4) becomes two hex groups.
-  const v4 = /(\d+\.\d+\.\d+\.\d+)$/.exec(text)
-  if (v4?.[1]) {
-    const [a, b, c, d] = parseIPv4(v4[1])
-    text = `${text.slice(0, -v4[1].length)}${((a! << 8) | b!).toString(16)}:${((c! << 8) | d!).toString(16)}`
-  }
-  const [head = '', tail] = text.split('::')
-  const headGroups = head ? head.split(':') : []
-  const tailGroups = tail ? tail.split(':') : []
-  const zeros = tail === undefined ? 0 : 8 - headGroups.length - tailGroups.length
-  const groups = [...headGroups, ...Array<string>(zeros).fill('0'), ...tailGroups]
-  const out = new Uint8Array(16)
-  groups.forEach((group, i) => {
-    const value = Number.parseInt(group, 16)
-    out[2 * i] = value >> 8
-    out[2 * i + 1] = value & 0xff
-  })
-  return out
+  return { host: isIP(host) === 6 ? ipFromBytes(parseIp(host, 6)) : host, port }
 }

@@ -3,6 +3,7 @@
 import { EventEmitter } from 'node:events'
 import { connect as netConnect, type Socket } from 'node:net'
 import { Bitfield, BitfieldError } from '@bt/bitfield'
+import { ipToBytes } from '@bt/peer-address'
 import { MessageDecoder } from './decoder.js'
 import { encodedLength, encodeMessageInto, pieceHeaderInto } from './encoder.js'
 import {
@@ -20,7 +21,6 @@ import {
 } from './extended-handshake.js'
 import type { ExtensionRegistry } from './extension-registry.js'
 import { encodeHandshake, type ReservedFeatures, readReserved, reservedBytes } from './handshake.js'
-import { ipBytes } from './ip-bytes.js'
 import {
   CHOKE,
   type ExtendedMessage,
@@ -690,7 +690,9 @@ export class PeerConnection extends EventEmitter<PeerConnectionEvents> {
     this.lastReceived = Date.now()
     if (this.extended) {
       const ids = init.extensions?.ids ?? new Map<string, number>()
-      const payload = encodeExtendedHandshake(ids, init.extendedHandshake, ipBytes(this.socket.remoteAddress))
+      const remote = this.socket.remoteAddress
+      const yourip = remote === undefined ? undefined : ipToBytes(remote)
+      const payload = encodeExtendedHandshake(ids, init.extendedHandshake, yourip)
       this.send({ type: 'extended', id: 0, payload })
     }
     const period = [this.keepAliveMs, this.idleTimeoutMs].filter((ms) => ms > 0)
