@@ -1,7 +1,6 @@
 // Throughput of the file store on a 1 GiB torrent with 1 MiB pieces: writePiece (hash + positional
-// writes, 8 pieces in flight as a client would keep them; once more with `verified: true` to show the
-// cost of hashing), close (fsync + resume data), and recheck with 0 (main thread), 1 and 2 hashing
-// workers. Data goes to BENCH_DIR (default: the OS temp dir); rechecks read from the page cache, so they
+// writes, 8 pieces in flight as a client would keep them), close (fsync + resume data), and recheck
+// with 0 (main thread), 1 and 2 hashing workers. Data goes to BENCH_DIR (default: the OS temp dir); rechecks read from the page cache, so they
 // measure hashing and I/O overhead rather than the disk. BENCH_MIB changes the size.
 import { randomBytes } from 'node:crypto'
 import { mkdtemp, rm } from 'node:fs/promises'
@@ -32,7 +31,7 @@ const rate = (bytes: number, ms: number) => `${((bytes / MiB / ms) * 1000).toFix
 const line = (label: string, text: string) => console.log(`${label.padEnd(30)}${text}`)
 
 /** Writes every piece with `inFlight` writes outstanding, each lane refilling its own buffer. */
-async function download(meta: Metainfo, directory: string, verified: boolean): Promise<void> {
+async function download(meta: Metainfo, directory: string): Promise<void> {
   const store = await createFileStore(meta, { directory })
   let next = 0
   const cpuBefore = process.cpuUsage()
@@ -44,7 +43,7 @@ async function download(meta: Metainfo, directory: string, verified: boolean): P
         const index = next++
         const piece = buffer.subarray(0, meta.layout.pieceLengthAt(index))
         fill(index * pieceLength, piece)
-        await store.writePiece(index, piece, { verified })
+        await store.writePiece(index, piece)
       }
     }),
   )
@@ -52,7 +51,7 @@ async function download(meta: Metainfo, directory: string, verified: boolean): P
   const cpu = process.cpuUsage(cpuBefore)
   const perPiece = ((cpu.user + cpu.system) / 1000 / meta.pieceCount).toFixed(2)
   line(
-    `writePiece${verified ? ', verified: true' : ' (SHA-1 + write)'}`,
+    'writePiece (SHA-1 + write)',
     `${rate(size, elapsed)}  (${elapsed.toFixed(0)} ms, process CPU ${perPiece} ms/piece)`,
   )
   started = performance.now()
@@ -64,10 +63,8 @@ try {
   console.log(
     `piece-store bench: ${size / MiB} MiB, ${meta.pieceCount} pieces of ${pieceLength / MiB} MiB in ${root}`,
   )
-  await download(meta, join(root, 'unverified'), true)
-  await rm(join(root, 'unverified'), { recursive: true })
   const directory = join(root, 'hashed')
-  await download(meta, directory, false)
+  await download(meta, directory)
   for (const workers of [0, 1, 2]) {
     const checker = await createFileStore(meta, { directory, resumeFile: null, check: 'always', workers })
     const started = performance.now()

@@ -13,5 +13,4 @@ export type {
   PieceStore,
   RecheckOptions,
   RecheckProgress,
-  WritePieceOptions,
 } from './types.js'

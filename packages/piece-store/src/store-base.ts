@@ -4,7 +4,7 @@ import { Bitfield } from '@bt/bitfield'
 import type { Metainfo } from '@bt/metainfo'
 import { PieceHashMismatchError, PieceMissingError, StoreClosedError } from './errors.js'
 import { equalBytes, sha1, toHex } from './piece-hash.js'
-import type { AbortOptions, PieceStore, RecheckOptions, WritePieceOptions } from './types.js'
+import type { AbortOptions, PieceStore, RecheckOptions } from './types.js'
 
 export const DEFAULT_HIGH_WATER_MARK = 64 * 1024 * 1024
 
@@ -38,7 +38,7 @@ export abstract class StoreBase implements PieceStore {
     this.highWaterMark = highWaterMark
   }
 
-  /** Writes the piece's bytes (already checked against its hash unless the caller vouched for them). */
+  /** Writes the piece's bytes (already checked against its hash). */
   protected abstract storePiece(index: number, data: Uint8Array): Promise<void>
   /** Fills `target` from a range of a complete piece; failures are errors, never short data. */
   protected abstract readRangeInto(index: number, begin: number, target: Uint8Array): Promise<void>
@@ -78,7 +78,7 @@ export abstract class StoreBase implements PieceStore {
     })
   }
 
-  async writePiece(index: number, data: Uint8Array, options: WritePieceOptions = {}): Promise<void> {
+  async writePiece(index: number, data: Uint8Array, options: AbortOptions = {}): Promise<void> {
     this.checkOpen()
     options.signal?.throwIfAborted()
     this.checkIndex(index)
@@ -91,12 +91,10 @@ export abstract class StoreBase implements PieceStore {
       await this.track(
         this.withPieceLock(index, async () => {
           if (this.have.has(index)) return
-          if (options.verified !== true) {
-            const digest = sha1(data)
-            const expected = this.meta.pieceHash(index)
-            if (!equalBytes(digest, expected)) {
-              throw new PieceHashMismatchError(index, toHex(expected), toHex(digest))
-            }
+          const digest = sha1(data)
+          const expected = this.meta.pieceHash(index)
+          if (!equalBytes(digest, expected)) {
+            throw new PieceHashMismatchError(index, toHex(expected), toHex(digest))
           }
           options.signal?.throwIfAborted()
           await this.storePiece(index, data)

@@ -6,14 +6,6 @@ export interface AbortOptions {
   signal?: AbortSignal
 }
 
-export interface WritePieceOptions extends AbortOptions {
-  /**
-   * The caller has already checked the data against the piece hash (e.g. on its own hashing thread), so
-   * the store skips it. Passing unverified data with this flag marks garbage complete: don't.
-   */
-  verified?: boolean
-}
-
 export interface RecheckProgress {
   checkedPieces: number
   totalPieces: number
@@ -46,12 +38,12 @@ export interface PieceStore {
   drained(options?: AbortOptions): Promise<void>
   /**
    * Stores piece `index` and marks it complete. `data` must be the whole piece (`layout.pieceLengthAt`
-   * bytes, else `RangeError`). Unless `options.verified`, it is hashed first and a mismatch rejects with
-   * `PieceHashMismatchError` before anything is written. A piece that is already complete is left alone.
+   * bytes, else `RangeError`). It is hashed first and a mismatch rejects with `PieceHashMismatchError`
+   * before anything is written. A piece that is already complete is left alone.
    * A disk failure rejects with `StorageError` and leaves the piece incomplete. Different pieces may be
    * written concurrently; the caller may reuse `data` once the promise settles.
    */
-  writePiece(index: number, data: Uint8Array, options?: WritePieceOptions): Promise<void>
+  writePiece(index: number, data: Uint8Array, options?: AbortOptions): Promise<void>
   /**
    * `length` bytes at `begin` inside complete piece `index`; `PieceMissingError` if it isn't complete,
    * `RangeError` if the range is empty or outside the piece. Padding files (BEP 47) read as zeros.
