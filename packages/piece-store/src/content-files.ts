@@ -3,7 +3,7 @@
 // intermediate directory is checked with lstat (a symlink must resolve inside the root) and the file
 // itself is opened with O_NOFOLLOW, so a planted symlink can neither redirect writes nor leak reads.
 import { constants } from 'node:fs'
-import { type FileHandle, lstat, mkdir, open, realpath, stat } from 'node:fs/promises'
+import { type FileHandle, lstat, mkdir, open, realpath, rmdir, stat, unlink } from 'node:fs/promises'
 import { basename, dirname, join, resolve, sep } from 'node:path'
 import type { Metainfo } from '@bt/metainfo'
 import { StorageError } from './errors.js'
@@ -120,6 +120,55 @@ export class ContentFiles {
     }
   }
 
+  /**
+   * Deletes file `fileIndex` if it is there. Whatever sits in its place is unlinked itself (a symlink is
+   * never followed) unless it is a directory; a file behind a directory symlink leading outside the root
+   * is left alone, like an absent one.
+   */
+  async remove(fileIndex: number): Promise<void> {
+    const path = this.pathOf(fileIndex)
+    try {
+      const parent = await this.resolveParent(fileIndex, false)
+      const target = join(parent, basename(path))
+      if ((await lstat(target)).isDirectory()) return
+      await unlink(target)
+    } catch (error) {
+      const wrapped = asStorageError(error, path)
+      if (!isAbsent(wrapped)) throw wrapped
+    }
+  }
+
+  /**
+   * Removes the directories below the root that hold files `fileIndices`, deepest first, where they are
+   * empty. Never the root itself, never a directory reached through a symlink, never one holding anything.
+   */
+  async removeEmptyDirectories(fileIndices: readonly number[]): Promise<void> {
+    const directories = new Map<string, string[]>()
+    for (const fileIndex of fileIndices) {
+      const components = this.relative[fileIndex]!
+      for (let depth = 1; depth < components.length; depth++) {
+        const parts = components.slice(0, depth)
+        directories.set(join(...parts), parts)
+      }
+    }
+    if (directories.size === 0) return
+    let root: string
+    try {
+      root = await this.resolveRoot(false)
+    } catch (error) {
+      if (errorCode(error) === 'ENOENT') return
+      throw asStorageError(error, this.root)
+    }
+    for (const parts of [...directories.values()].sort((a, b) => b.length - a.length)) {
+      const path = join(root, ...parts)
+      try {
+        if (await isRealDirectory(root, parts)) await rmdir(path)
+      } catch (error) {
+        if (!GONE_OR_IN_USE.has(errorCode(error) ?? '')) throw asStorageError(error, path)
+      }
+    }
+  }
+
   /** The real path of the root directory, created first when `create`. */
   private async resolveRoot(create: boolean): Promise<string> {
     if (this.realRoot !== undefined) return this.realRoot
@@ -164,6 +213,19 @@ export class ContentFiles {
     }
     return directory
   }
+}
+
+/** `rmdir` outcomes that leave nothing to do: the directory is gone, or holds something else. */
+const GONE_OR_IN_USE = new Set(['ENOENT', 'ENOTDIR', 'ENOTEMPTY', 'EEXIST'])
+
+/** Whether every step from `root` down to `parts` is a directory, none of them a symlink. */
+async function isRealDirectory(root: string, parts: readonly string[]): Promise<boolean> {
+  let path = root
+  for (const part of parts) {
+    path = join(path, part)
+    if (!(await lstat(path)).isDirectory()) return false
+  }
+  return true
 }
 
 function isInside(root: string, path: string): boolean {

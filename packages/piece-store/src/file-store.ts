@@ -2,7 +2,7 @@
 // positional I/O through a small pool of open handles. Completion lives in memory and is checkpointed to
 // a resume file in batches (time or piece count), never per piece; a checkpoint first fsyncs the files
 // written since the last one, so the resume file never claims data the disk does not hold.
-import { readFile, stat } from 'node:fs/promises'
+import { readFile, stat, unlink } from 'node:fs/promises'
 import { availableParallelism } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { Bitfield } from '@bt/bitfield'
@@ -263,6 +263,26 @@ class DiskStore extends StoreBase implements FileStore {
       else await this.checkpointRunning?.catch(() => undefined)
     } finally {
       await this.handles.closeAll()
+    }
+  }
+
+  protected override discardOnClose(): void {
+    this.persistOnClose = false
+  }
+
+  /** Content files (never through a symlink leading out), then their emptied folders, then resume data. */
+  protected async erase(): Promise<void> {
+    const files: number[] = []
+    this.meta.files.forEach((file, index) => {
+      if (!file.padding) files.push(index)
+    })
+    await forEachLimit(files, FILE_CONCURRENCY, (fileIndex) => this.files.remove(fileIndex))
+    await this.files.removeEmptyDirectories(files)
+    if (this.resumeFile === undefined) return
+    for (const path of [this.resumeFile, `${this.resumeFile}.tmp`]) {
+      await unlink(path).catch((error: unknown) => {
+        if (errorCode(error) !== 'ENOENT') throw asStorageError(error, path)
+      })
     }
   }
 

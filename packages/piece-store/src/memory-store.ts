@@ -73,4 +73,8 @@ class MemoryStore extends StoreBase {
   protected async release(): Promise<void> {
     this.pieces.fill(undefined)
   }
+
+  protected async erase(): Promise<void> {
+    this.pieces.fill(undefined)
+  }
 }

@@ -49,6 +49,10 @@ export abstract class StoreBase implements PieceStore {
   protected abstract persist(): Promise<void>
   /** Called once by `close`, after every operation has settled. */
   protected abstract release(): Promise<void>
+  /** Called by `destroy` before it closes the store: what `release` would persist is about to go. */
+  protected discardOnClose(): void {}
+  /** Called by every `destroy` once the store is closed: deletes what is stored; absent data is no error. */
+  protected abstract erase(): Promise<void>
   /** Called after a bit of `have` flips. */
   protected completionChanged(_index: number, _complete: boolean): void {}
 
@@ -172,6 +176,15 @@ export abstract class StoreBase implements PieceStore {
     options.signal?.throwIfAborted()
     this.closing ??= this.shutdown()
     return this.closing
+  }
+
+  async destroy(options: AbortOptions = {}): Promise<void> {
+    options.signal?.throwIfAborted()
+    if (this.closing === undefined) this.discardOnClose()
+    // A close that failed (say, its last checkpoint) leaves nothing worth keeping: the data goes anyway.
+    await this.close().catch(() => undefined)
+    await this.erase()
+    for (const index of [...this.have.indices()]) this.have.clear(index)
   }
 
   protected get closed(): boolean {

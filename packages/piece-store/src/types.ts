@@ -74,4 +74,10 @@ export interface PieceStore {
    * `StoreClosedError`; calling `close` again is a no-op.
    */
   close(options?: AbortOptions): Promise<void>
+  /**
+   * Closes the store (as `close`, without persisting completion first), then deletes what it holds for
+   * this torrent: its content and its resume data (file store: see its README for exactly what), and
+   * empties `have`. May be called after `close`, and again: each call deletes whatever is still there.
+   */
+  destroy(options?: AbortOptions): Promise<void>
 }

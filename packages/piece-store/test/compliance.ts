@@ -223,6 +223,9 @@ export function describePieceStoreContract(name: string, factory: StoreFactory):
       await expect(store.verifyPiece(0, { signal })).rejects.toMatchObject({ name: 'AbortError' })
       await expect(store.flush({ signal })).rejects.toMatchObject({ name: 'AbortError' })
       await expect(store.drained({ signal })).rejects.toMatchObject({ name: 'AbortError' })
+      await expect(store.destroy({ signal })).rejects.toMatchObject({ name: 'AbortError' })
+      await store.writePiece(0, torrent.piece(0))
+      expect(store.have.has(0)).toBe(true)
     })
 
     it('counts pending bytes until each write settles', async () => {
@@ -252,6 +255,32 @@ export function describePieceStoreContract(name: string, factory: StoreFactory):
       ]) {
         await expect(call).rejects.toMatchObject({ name: 'StoreClosedError' })
       }
+    })
+
+    it('destroys: finishes accepted writes, closes, and forgets every piece', async () => {
+      const torrent = multiFileTorrent()
+      const store = await open(torrent)
+      await store.writePiece(1, torrent.piece(1))
+      const write = store.writePiece(0, torrent.piece(0))
+      await store.destroy()
+      await write
+      expect(store.have.count).toBe(0)
+      for (const call of [store.readBlock(0, 0, 1), store.verifyPiece(1), store.flush()]) {
+        await expect(call).rejects.toMatchObject({ name: 'StoreClosedError' })
+      }
+      await store.close()
+    })
+
+    it('destroys after close, and again', async () => {
+      const torrent = singleFileTorrent()
+      const store = await open(torrent)
+      await writeAll(store, torrent)
+      await store.close()
+      expect(store.have.complete).toBe(true)
+      await store.destroy()
+      expect(store.have.count).toBe(0)
+      await store.destroy()
+      expect(store.have.count).toBe(0)
     })
   })
 }
