@@ -3,6 +3,7 @@
 import type { Client } from '@bt/client-core'
 import { type MagnetLink, type Metainfo, parseMagnet, parseTorrent } from '@bt/metainfo'
 import type { PeerAddress } from '@bt/peer-address'
+import { type AlertMode, reportAlerts } from './alert-output.js'
 import type { CliIo } from './context.js'
 import { MAX_TORRENT_FILE_BYTES, readInputFile } from './input.js'
 
@@ -25,6 +26,8 @@ export interface LoadTorrentOptions {
   peers?: readonly PeerAddress[]
   /** Says on stderr that metadata is being fetched, and from how many peers. Default true. */
   report?: boolean
+  /** How the fetch's alerts are shown (`reportAlerts`). Default 'human'. */
+  alerts?: AlertMode
 }
 
 export async function loadTorrent(source: string, options: LoadTorrentOptions): Promise<LoadedTorrent> {
@@ -41,6 +44,7 @@ async function fetchMagnetMetadata(magnet: MagnetLink, options: LoadTorrentOptio
     signal: options.signal,
     ...(options.peers ? { peers: options.peers } : {}),
   })
+  reportAlerts(fetch, options.io, options.alerts ?? 'human')
   if (options.report ?? true) {
     const name = magnet.name ?? magnet.infoHash
     options.io.stderr(`Fetching metadata of ${name} from the swarm…\n`)

@@ -4,6 +4,7 @@
 import { EventEmitter } from 'node:events'
 import type { PeerAddress } from '@bt/peer-address'
 import { requestScope } from './abort.js'
+import type { Alert } from './alerts.js'
 import { AllTrackersFailedError, type TrackerFailure } from './errors.js'
 import { type BackoffOptions, trackerRetryDelayMs } from './tracker-backoff.js'
 import { TrackerTiers } from './tracker-tiers.js'
@@ -113,13 +114,18 @@ export class Announcer extends EventEmitter<AnnouncerEvents> {
     }
   }
 
-  /** Ask for more peers now, where the trackers' `min interval` allows it. */
+  /**
+   * Ask for more peers now (the peer list ran dry), where the tracker's `min interval` and our own
+   * re-announce floor allow it; a group whose announce is under way is left alone.
+   */
   requestPeers(): void {
-    if (!this.started) return
+    if (!this.started || this.stopController.signal.aborted) return
     const now = Date.now()
     for (const group of this.groups) {
+      if (group.running) continue
       const current = this.trackers.get(group.tiers.all()[0]!)!
-      if (now - current.lastAttemptAt >= current.minIntervalMs) this.run(group)
+      const floor = Math.max(current.minIntervalMs, this.init.minAnnounceIntervalMs ?? 30_000)
+      if (now - current.lastAttemptAt >= floor) this.run(group)
     }
   }
 
@@ -291,14 +297,14 @@ export async function announceOnce(
 
 /**
  * Feeds an announcer's peers to its owner (a torrent, a metadata fetch) and turns its failures into the
- * owner's warnings: a tracker down is for the logs, never fatal.
+ * owner's alerts: a tracker down is for the logs, never fatal.
  */
 export function followAnnouncer(
   announcer: Announcer,
   onPeers: (peers: PeerAddress[]) => void,
-  warn: (message: string, cause: Error) => void,
+  alert: (alert: Alert) => void,
 ): void {
   announcer.on('peers', (peers) => onPeers(peers))
-  announcer.on('tracker-error', ({ url, error }) => warn(`tracker ${url}: ${error.message}`, error))
-  announcer.on('all-failed', (error) => warn(error.message, error))
+  announcer.on('tracker-error', ({ url, error }) => alert({ type: 'tracker-failed', url, error }))
+  announcer.on('all-failed', (error) => alert({ type: 'all-trackers-failed', error }))
 }

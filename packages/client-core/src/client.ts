@@ -1,13 +1,17 @@
-// A client: one identity (peer id, listen port) and one tracker transport shared by its torrents, and
-// the listener that hands incoming peers to the torrent they ask for.
+// A client: one identity (peer id, listen port), one tracker transport, one connection budget and one
+// ban list shared by its torrents and metadata fetches, and the listener that hands incoming peers to the
+// torrent they ask for (a banned address is turned away before its handshake is read).
 import { createServer, type Server, type Socket } from 'node:net'
 import type { MagnetLink, Metainfo } from '@bt/metainfo'
 import { acceptPeer } from '@bt/peer-wire'
 import type { PieceStore } from '@bt/piece-store'
+import { BanList } from './ban-list.js'
+import { type ConnectionBudget, createConnectionBudget } from './connection-budget.js'
+import { DuplicateTorrentError } from './errors.js'
 import { MetadataFetch, type MetadataFetchInit } from './metadata-fetch.js'
 import { generatePeerId } from './peer-id.js'
 import { RateLimiter } from './rate-limiter.js'
-import { type ConnectionBudget, Torrent, type TorrentInit } from './torrent.js'
+import { Torrent, type TorrentInit } from './torrent.js'
 import { createTrackerTransport, type TrackerTransport } from './tracker-transport.js'
 
 export interface ClientInit {
@@ -21,18 +25,28 @@ export interface ClientInit {
   /** Bytes per second across all torrents, per direction (0: unlimited). */
   uploadLimit?: number
   downloadLimit?: number
+  /** How long a banned address stays banned. Default 1 hour. */
+  banMs?: number
+}
+
+export interface RemoveTorrentOptions {
+  /** Also delete the torrent's downloaded files and resume data (`PieceStore.destroy`). Default false. */
+  deleteData?: boolean
 }
 
 export type AddTorrentOptions = Omit<
   TorrentInit,
-  'meta' | 'store' | 'peerId' | 'port' | 'transport' | 'connectionBudget' | 'sharedLimits'
+  'meta' | 'store' | 'peerId' | 'port' | 'transport' | 'connectionBudget' | 'sharedLimits' | 'bans'
 > & {
   store: PieceStore
   /** Contact the torrent's trackers. Default true. */
   announce?: boolean
 }
 
-export type FetchMetadataOptions = Omit<MetadataFetchInit, 'magnet' | 'peerId' | 'port' | 'transport'> & {
+export type FetchMetadataOptions = Omit<
+  MetadataFetchInit,
+  'magnet' | 'peerId' | 'port' | 'transport' | 'connectionBudget' | 'bans'
+> & {
   /** Contact the magnet's trackers. Default true. */
   announce?: boolean
 }
@@ -42,18 +56,21 @@ export class Client {
   private listenPort: number
   private server: Server | undefined
   private readonly transport: TrackerTransport
-  private readonly torrents = new Set<Torrent>()
+  private readonly active = new Set<Torrent>()
   private readonly byInfoHash = new Map<string, Torrent>()
   /** Magnet links whose metadata is being fetched, by info hash. */
   private readonly fetching = new Map<string, MetadataFetch>()
   private readonly connectionBudget: ConnectionBudget
+  /** Addresses banned by any torrent or fetch: turned away by all of them. */
+  readonly bans: BanList
   private readonly sharedLimits: { upload: RateLimiter; download: RateLimiter }
 
   constructor(init: ClientInit = {}) {
     this.peerId = init.peerId ?? generatePeerId()
     this.listenPort = init.port ?? 6881
     this.transport = init.transport ?? createTrackerTransport()
-    this.connectionBudget = { max: init.maxConnections ?? 200, used: 0 }
+    this.connectionBudget = createConnectionBudget(init.maxConnections ?? 200)
+    this.bans = new BanList(init.banMs !== undefined ? { banMs: init.banMs } : {})
     this.sharedLimits = {
       upload: new RateLimiter(init.uploadLimit ?? 0),
       download: new RateLimiter(init.downloadLimit ?? 0),
@@ -89,6 +106,10 @@ export class Client {
 
   private accept(socket: Socket): void {
     socket.on('error', () => {})
+    if (this.bans.isBanned(socket.remoteAddress ?? '')) {
+      socket.destroy()
+      return
+    }
     acceptPeer(socket, {
       findTorrent: (infoHash) => this.ownerOf(infoHash)?.peerInit,
     }).then(
@@ -121,6 +142,8 @@ export class Client {
       magnet,
       peerId: this.peerId,
       port: this.listenPort,
+      connectionBudget: this.connectionBudget,
+      bans: this.bans,
       ...(announce ? { transport: this.transport } : {}),
     })
     this.fetching.set(magnet.infoHash, fetch)
@@ -132,8 +155,9 @@ export class Client {
     return fetch
   }
 
-  /** Adds a torrent and starts it. */
+  /** Adds a torrent and starts it; `DuplicateTorrentError` if its info hash is here already. */
   add(meta: Metainfo, options: AddTorrentOptions): Torrent {
+    if (this.byInfoHash.has(meta.infoHash)) throw new DuplicateTorrentError(meta.infoHash)
     const { announce = true, ...rest } = options
     const torrent = new Torrent({
       ...rest,
@@ -141,13 +165,35 @@ export class Client {
       peerId: this.peerId,
       port: this.listenPort,
       connectionBudget: this.connectionBudget,
+      bans: this.bans,
       sharedLimits: this.sharedLimits,
       ...(announce ? { transport: this.transport } : {}),
     })
-    this.torrents.add(torrent)
+    this.active.add(torrent)
     this.byInfoHash.set(meta.infoHash, torrent)
     torrent.start()
     return torrent
+  }
+
+  /** The torrents added and not removed, in the order they were added. */
+  get torrents(): Torrent[] {
+    return [...this.active]
+  }
+
+  /** The torrent of this info hash (hex), if it was added. */
+  get(infoHash: string): Torrent | undefined {
+    return this.byInfoHash.get(infoHash.toLowerCase())
+  }
+
+  /**
+   * Stops a torrent (trackers told, resume data flushed) and forgets it: its info hash may be added
+   * again. With `deleteData`, its downloaded files and resume data are deleted too.
+   */
+  async remove(torrent: Torrent, options: RemoveTorrentOptions = {}): Promise<void> {
+    if (!this.active.delete(torrent)) return
+    if (this.byInfoHash.get(torrent.meta.infoHash) === torrent) this.byInfoHash.delete(torrent.meta.infoHash)
+    await torrent.stop()
+    if (options.deleteData) await torrent.store.destroy()
   }
 
   /** Stops every torrent (announcing `stopped`, flushing resume data) and releases the trackers' sockets. */
@@ -156,8 +202,8 @@ export class Client {
     this.server = undefined
     const closed = server ? new Promise((resolve) => server.close(resolve)) : undefined
     for (const fetch of this.fetching.values()) fetch.stop()
-    await Promise.allSettled([...this.torrents].map((torrent) => torrent.stop()))
-    this.torrents.clear()
+    await Promise.allSettled([...this.active].map((torrent) => torrent.stop()))
+    this.active.clear()
     this.byInfoHash.clear()
     await closed
     await this.transport.close()

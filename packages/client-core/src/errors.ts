@@ -71,3 +71,28 @@ export class PexMessageError extends Error {
     this.reason = reason
   }
 }
+
+/**
+ * A torrent or a metadata fetch was stopped (`stop()`, `Client.remove`, `close`, or its signal) before
+ * it finished: what `done` rejects with then.
+ */
+export class TorrentStoppedError extends Error {
+  override readonly name = 'TorrentStoppedError'
+  readonly infoHash: string
+
+  constructor(infoHash: string, what: 'torrent' | 'metadata fetch' = 'torrent') {
+    super(`client-core: the ${what} of ${infoHash} was stopped before it finished`)
+    this.infoHash = infoHash
+  }
+}
+
+/** `Client.add` of a torrent whose info hash the client already holds. */
+export class DuplicateTorrentError extends Error {
+  override readonly name = 'DuplicateTorrentError'
+  readonly infoHash: string
+
+  constructor(infoHash: string) {
+    super(`client-core: torrent ${infoHash} was added already`)
+    this.infoHash = infoHash
+  }
+}

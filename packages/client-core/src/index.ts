@@ -1,10 +1,19 @@
 export {
+  type Alert,
+  type AlertType,
+  type BanReason,
+  type DialFailure,
+  type DropReason,
+  describeAlert,
+} from './alerts.js'
+export {
   Announcer,
   type AnnouncerEvents,
   type AnnouncerInit,
   announceOnce,
   type TrackerStatus,
 } from './announcer.js'
+export { BanList, type BanListEvents, type BanListInit } from './ban-list.js'
 export {
   BLOCK_SIZE,
   blockCount,
@@ -20,13 +29,17 @@ export {
   type ClientInit,
   createClient,
   type FetchMetadataOptions,
+  type RemoveTorrentOptions,
 } from './client.js'
+export { type ConnectionBudget, createConnectionBudget, type ReleaseSlot } from './connection-budget.js'
 export {
   AllTrackersFailedError,
+  DuplicateTorrentError,
   InvalidMetadataError,
   MetadataMessageError,
   PexMessageError,
   type PexMessageErrorReason,
+  TorrentStoppedError,
   type TrackerFailure,
   UnsupportedTrackerError,
 } from './errors.js'
@@ -63,6 +76,7 @@ export {
 } from './piece-picker.js'
 export { RateMeter, type RateMeterInit } from './rate.js'
 export { RateLimiter } from './rate-limiter.js'
+export { SmartBan, type SmartBanInit, type SmartBanVerdict } from './smart-ban.js'
 export { Torrent, type TorrentEvents, type TorrentInit, type TorrentProgress } from './torrent.js'
 export { type BackoffOptions, trackerRetryDelayMs } from './tracker-backoff.js'
 export {

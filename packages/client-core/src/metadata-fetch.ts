@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto'
 import { EventEmitter } from 'node:events'
 import { type MagnetLink, type Metainfo, parseInfoDict } from '@bt/metainfo'
-import { formatPeerAddress, type PeerAddress, parsePeerAddress } from '@bt/peer-address'
+import { type PeerAddress, parsePeerAddress } from '@bt/peer-address'
 import {
   createExtensionRegistry,
   type ExtensionRegistry,
@@ -16,11 +16,15 @@ import {
   reservedBytes,
 } from '@bt/peer-wire'
 import { stopOnAbort, unboundedAbortController } from './abort.js'
+import type { Alert, BanReason } from './alerts.js'
 import { Announcer, followAnnouncer } from './announcer.js'
-import { InvalidMetadataError } from './errors.js'
+import { BanList } from './ban-list.js'
+import { type ConnectionBudget, createConnectionBudget } from './connection-budget.js'
+import { InvalidMetadataError, TorrentStoppedError } from './errors.js'
 import { CLIENT_NAME } from './peer-id.js'
-import { dialCandidate, PeerList, type PeerSource } from './peer-list.js'
+import type { PeerSource } from './peer-list.js'
 import { PeerExchange } from './pex.js'
+import { Swarm, type SwarmPeer } from './swarm.js'
 import type { TrackerTransport } from './tracker-transport.js'
 import {
   decodeMetadataMessage,
@@ -44,6 +48,10 @@ export interface MetadataFetchInit {
   peers?: readonly PeerAddress[]
   /** Connected peers at most. Default 30. */
   maxConnections?: number
+  /** The client's cap on connections: this fetch's `maxConnections` come out of it. */
+  connectionBudget?: ConnectionBudget
+  /** The client's banned addresses. Default: a list of the fetch's own. */
+  bans?: BanList
   signal?: AbortSignal
   /** A metadata request unanswered this long drops the peer. Default 20 s. */
   requestTimeoutMs?: number
@@ -65,8 +73,8 @@ export interface MetadataFetchResult {
 }
 
 export interface MetadataFetchEvents {
-  /** A failure the fetch survives (a peer lied, a tracker is down): for logs. */
-  warning: [message: string, cause?: Error]
+  /** Something the fetch survives (a peer lied or was dropped, a tracker is down): see `Alert`. */
+  alert: [Alert]
   /** Connected peers changed; `withMetadata` of them said they have it. */
   peers: [connected: number, withMetadata: number]
 }
@@ -90,15 +98,15 @@ interface Assembly {
   received: number
 }
 
-interface FetchSession {
-  readonly key: string
-  readonly conn: PeerConnection
+interface FetchSession extends SwarmPeer {
   /** Piece → when we asked this peer for it. */
   readonly asked: Map<number, number>
   assembly: Assembly | undefined
   unasked: number
-  readonly openedAt: number
 }
+
+/** A peer that has not offered the metadata this long gives its slot to a waiting candidate. */
+const MIN_ROTATION_MS = 10_000
 
 export class MetadataFetch extends EventEmitter<MetadataFetchEvents> {
   /** Resolves with the verified metadata; rejects when stopped first, or on `InvalidMetadataError`. */
@@ -107,15 +115,14 @@ export class MetadataFetch extends EventEmitter<MetadataFetchEvents> {
   readonly extensions: ExtensionRegistry
 
   private readonly init: MetadataFetchInit
-  private readonly peerList: PeerList
-  private readonly sessions = new Map<string, FetchSession>()
+  private readonly swarm: Swarm<FetchSession>
+  private readonly bans: BanList
   private readonly shared = new Map<number, Assembly>()
   /** Set after a multi-peer assembly failed its check: every peer then fills an assembly of its own. */
   private solo = false
   private readonly announcer: Announcer | undefined
   private readonly stopController = unboundedAbortController()
   private timer: NodeJS.Timeout | undefined
-  private connecting = 0
   private started = false
   private resolveDone!: (result: MetadataFetchResult) => void
   private rejectDone!: (error: Error) => void
@@ -128,8 +135,6 @@ export class MetadataFetch extends EventEmitter<MetadataFetchEvents> {
       this.rejectDone = reject
     })
     this.done.catch(() => {})
-    this.peerList = new PeerList({ retryDelayMs: init.peerRetryDelayMs ?? 10_000 })
-    this.peerList.addAll([...(init.peers ?? []), ...magnetPeerAddresses(init.magnet)], 'manual')
     this.extensions = createExtensionRegistry([
       {
         name: UT_METADATA,
@@ -140,6 +145,25 @@ export class MetadataFetch extends EventEmitter<MetadataFetchEvents> {
       // private, and learning addresses shares nothing of ours.
       new PeerExchange({ onPeers: (peers) => this.addPeers(peers, 'pex') }).extension,
     ])
+    this.bans = init.bans ?? new BanList()
+    this.swarm = new Swarm<FetchSession>({
+      connectionInit: { ...this.peerInit, infoHash: init.magnet.infoHashBytes },
+      budget: createConnectionBudget(init.maxConnections ?? 30, init.connectionBudget),
+      bans: this.bans,
+      signal: this.stopController.signal,
+      ...(init.peerRetryDelayMs !== undefined ? { peerRetryDelayMs: init.peerRetryDelayMs } : {}),
+      ...(init.connectTimeoutMs !== undefined ? { connectTimeoutMs: init.connectTimeoutMs } : {}),
+      ...(init.handshakeTimeoutMs !== undefined ? { handshakeTimeoutMs: init.handshakeTimeoutMs } : {}),
+      wantsPeers: () => this.started,
+      createSession: (peer) => ({ ...peer, asked: new Map(), assembly: undefined, unasked: 0 }),
+      sessionOpened: (session) => this.opened(session),
+      sessionClosed: () => this.closed(),
+      alert: (alert) => this.emit('alert', alert),
+      dropReason: (session, now) =>
+        !session.assembly && now - session.openedAt >= MIN_ROTATION_MS ? 'no-metadata' : undefined,
+      ranDry: () => this.announcer?.requestPeers(),
+    })
+    this.swarm.peers.addAll([...(init.peers ?? []), ...magnetPeerAddresses(init.magnet)], 'manual')
     if (init.transport && init.magnet.trackers.length > 0) {
       this.announcer = new Announcer({
         tiers: init.magnet.trackers.map((url) => [url]),
@@ -156,7 +180,7 @@ export class MetadataFetch extends EventEmitter<MetadataFetchEvents> {
       followAnnouncer(
         this.announcer,
         (peers) => this.addPeers(peers, 'tracker'),
-        (message, cause) => this.emit('warning', message, cause),
+        (alert) => this.emit('alert', alert),
       )
     }
   }
@@ -182,111 +206,63 @@ export class MetadataFetch extends EventEmitter<MetadataFetchEvents> {
     stopOnAbort(this.init.signal, this.stopController.signal, () => this.stop())
     this.announcer?.start()
     this.timer = setInterval(() => this.tick(), TICK_MS)
-    this.dial()
+    this.swarm.dial()
   }
 
   /** Adds peers to dial; returns how many were new. */
-  addPeers(peers: readonly PeerAddress[], source: PeerSource = 'manual'): number {
-    const added = this.peerList.addAll(peers, source)
-    if (added > 0) this.dial()
-    return added
+  addPeers(peers: readonly PeerAddress[], source: Exclude<PeerSource, 'incoming'> = 'manual'): number {
+    return this.swarm.add(peers, source)
   }
 
   /** Takes over a connection a peer opened to us (made with `extensions` and no piece count). */
   attach(conn: PeerConnection): void {
-    const key = formatPeerAddress(conn.remoteAddress)
-    if (this.stopped || this.sessions.has(key) || this.sessions.size >= this.maxConnections) {
-      conn.close()
-      return
-    }
-    this.opened(key, conn)
+    this.swarm.accept(conn)
   }
 
-  /** Gives up: closes every connection, stops announcing; `done` rejects unless it already resolved. */
+  /** Gives up: closes every connection, stops announcing; `done` rejects with `TorrentStoppedError`. */
   stop(): void {
-    this.finish(new Error('client-core: the metadata fetch was stopped'))
+    this.finish(new TorrentStoppedError(this.infoHash, 'metadata fetch'))
   }
 
   private get stopped(): boolean {
     return this.stopController.signal.aborted
   }
 
-  private get maxConnections(): number {
-    return this.init.maxConnections ?? 30
+  private opened(session: FetchSession): void {
+    if (!session.conn.negotiated.extended) {
+      this.swarm.drop(session, 'no-metadata', 'does not support the extension protocol', false)
+    } else this.reportPeers()
   }
 
-  private dial(): void {
-    if (!this.started || this.stopped) return
-    const slots = this.maxConnections - this.sessions.size - this.connecting
-    if (slots <= 0) return
-    for (const candidate of this.peerList.takeForDialling(slots, Date.now())) {
-      this.connecting++
-      void dialCandidate(
-        this.peerList,
-        candidate,
-        { ...this.peerInit, infoHash: this.init.magnet.infoHashBytes },
-        {
-          signal: this.stopController.signal,
-          connectTimeoutMs: this.init.connectTimeoutMs ?? 10_000,
-          handshakeTimeoutMs: this.init.handshakeTimeoutMs ?? 10_000,
-        },
-      ).then((conn) => {
-        this.connecting--
-        if (conn) this.opened(candidate.key, conn)
-        else this.dial()
-      })
-    }
-  }
-
-  private opened(key: string, conn: PeerConnection): void {
-    if (this.stopped || this.peerList.isBanned(key)) {
-      conn.close()
-      return
-    }
-    this.peerList.connected(key)
-    const session: FetchSession = {
-      key,
-      conn,
-      asked: new Map(),
-      assembly: undefined,
-      unasked: 0,
-      openedAt: Date.now(),
-    }
-    this.sessions.set(key, session)
-    conn.once('close', (reason) => this.closed(session, reason))
-    if (!conn.negotiated.extended) this.drop(session, 'does not support the extension protocol', false)
-    else this.reportPeers()
-  }
-
-  private closed(session: FetchSession, reason: Error | undefined): void {
-    if (this.sessions.get(session.key) !== session) return
-    this.sessions.delete(session.key)
-    this.peerList.disconnected(session.key, reason !== undefined, Date.now())
+  private closed(): void {
     if (this.stopped) return
     this.reportPeers()
-    for (const other of this.sessions.values()) this.fill(other)
-    this.dial()
+    for (const other of this.swarm.sessions()) this.fill(other)
   }
 
   private reportPeers(): void {
     let withMetadata = 0
-    for (const session of this.sessions.values()) if (session.assembly) withMetadata++
-    this.emit('peers', this.sessions.size, withMetadata)
+    for (const session of this.swarm.sessions()) if (session.assembly) withMetadata++
+    this.emit('peers', this.swarm.size, withMetadata)
   }
 
   private onHandshake(conn: PeerConnection): void {
-    const session = this.sessions.get(formatPeerAddress(conn.remoteAddress))
-    if (!session || session.conn !== conn || session.assembly) return
+    const session = this.swarm.sessionOf(conn)
+    if (!session || session.assembly) return
     const handshake = conn.extendedHandshake
     if (!handshake?.m.has(UT_METADATA)) {
-      this.drop(session, 'does not serve metadata (no ut_metadata)', false)
+      this.swarm.drop(session, 'no-metadata', 'does not serve metadata (no ut_metadata)', false)
       return
     }
     const size = handshake.metadataSize
     // Without `metadata_size` the peer does not have the metadata yet; it may tell us in an update.
     if (size === undefined) return
     if (size > MAX_METADATA_SIZE) {
-      this.ban(session, `claims a ${size}-byte info dictionary (over ${MAX_METADATA_SIZE})`)
+      this.ban(
+        session,
+        'metadata-protocol',
+        `claims a ${size}-byte info dictionary (over ${MAX_METADATA_SIZE})`,
+      )
       return
     }
     session.assembly = this.assemblyFor(size)
@@ -333,7 +309,7 @@ export class MetadataFetch extends EventEmitter<MetadataFetchEvents> {
 
   private inFlight(assembly: Assembly): Set<number> {
     const pieces = new Set<number>()
-    for (const session of this.sessions.values())
+    for (const session of this.swarm.sessions())
       if (session.assembly === assembly) for (const piece of session.asked.keys()) pieces.add(piece)
     return pieces
   }
@@ -343,13 +319,13 @@ export class MetadataFetch extends EventEmitter<MetadataFetchEvents> {
   }
 
   private onMetadataMessage(conn: PeerConnection, payload: Uint8Array): void {
-    const session = this.sessions.get(formatPeerAddress(conn.remoteAddress))
-    if (!session || session.conn !== conn) return
+    const session = this.swarm.sessionOf(conn)
+    if (!session) return
     let message: MetadataMessage | undefined
     try {
       message = decodeMetadataMessage(payload)
     } catch (error) {
-      this.ban(session, (error as Error).message)
+      this.ban(session, 'metadata-protocol', (error as Error).message)
       return
     }
     if (message === undefined) return
@@ -361,7 +337,8 @@ export class MetadataFetch extends EventEmitter<MetadataFetchEvents> {
         return
       case 'reject':
         // Busy or without the metadata after all: its slot goes to another peer; it may be asked later.
-        if (session.asked.has(message.piece)) this.drop(session, 'rejected a metadata request', false)
+        if (session.asked.has(message.piece))
+          this.swarm.drop(session, 'no-metadata', 'rejected a metadata request', false)
         return
       case 'data':
         this.onData(session, message)
@@ -373,15 +350,20 @@ export class MetadataFetch extends EventEmitter<MetadataFetchEvents> {
     const assembly = session.assembly
     const { piece } = message
     if (!assembly || !session.asked.delete(piece)) {
-      if (++session.unasked > MAX_UNASKED) this.ban(session, 'sent metadata nobody asked for')
+      if (++session.unasked > MAX_UNASKED)
+        this.ban(session, 'metadata-protocol', 'sent metadata nobody asked for')
       return
     }
     if (message.totalSize !== assembly.size) {
-      this.ban(session, `said the metadata is ${assembly.size} bytes, then ${message.totalSize}`)
+      this.ban(
+        session,
+        'metadata-protocol',
+        `said the metadata is ${assembly.size} bytes, then ${message.totalSize}`,
+      )
       return
     }
     if (message.data.length !== metadataPieceLength(assembly.size, piece)) {
-      this.ban(session, `sent metadata piece ${piece} with ${message.data.length} bytes`)
+      this.ban(session, 'metadata-protocol', `sent metadata piece ${piece} with ${message.data.length} bytes`)
       return
     }
     if (assembly.senders[piece] === undefined) {
@@ -414,20 +396,17 @@ export class MetadataFetch extends EventEmitter<MetadataFetchEvents> {
       this.finish(undefined, meta)
       return
     }
-    const senders = new Set(assembly.senders)
+    const senders = new Set(assembly.senders as FetchSession[])
     for (const [size, shared] of this.shared) if (shared === assembly) this.shared.delete(size)
     if (senders.size === 1) {
       const [liar] = senders
-      this.ban(liar!, 'sent metadata that does not match the info hash')
+      this.ban(liar!, 'metadata-mismatch', 'sent metadata that does not match the info hash')
     } else {
-      this.emit(
-        'warning',
-        `metadata from ${senders.size} peers failed the info hash check; asking each alone`,
-      )
+      this.emit('alert', { type: 'metadata-failed', peers: [...senders].map((sender) => sender.address) })
       this.solo = true
     }
     // Everyone on the failed assembly starts over (the banned peer is gone by now).
-    for (const session of this.sessions.values()) {
+    for (const session of this.swarm.sessions()) {
       if (session.assembly !== assembly) continue
       session.asked.clear()
       session.assembly = this.assemblyFor(assembly.size)
@@ -436,48 +415,43 @@ export class MetadataFetch extends EventEmitter<MetadataFetchEvents> {
   }
 
   private refill(): void {
-    for (const session of this.sessions.values()) this.fill(session)
+    for (const session of this.swarm.sessions()) this.fill(session)
   }
 
   private tick(): void {
     const now = Date.now()
     const timeout = this.init.requestTimeoutMs ?? 20_000
     const wait = this.init.metadataWaitMs ?? 30_000
-    for (const session of [...this.sessions.values()]) {
+    for (const session of [...this.swarm.sessions()]) {
       if (!session.assembly && now - session.openedAt >= wait) {
-        this.drop(session, `did not offer the metadata within ${wait / 1000} s`, false)
+        this.swarm.drop(session, 'no-metadata', `did not offer the metadata within ${wait / 1000} s`, false)
         continue
       }
       for (const at of session.asked.values()) {
         if (now - at >= timeout) {
-          this.drop(session, `did not answer a metadata request in ${timeout / 1000} s`, true)
+          const detail = `did not answer a metadata request in ${timeout / 1000} s`
+          this.swarm.drop(session, 'metadata-timeout', detail, true)
           break
         }
       }
     }
-    this.dial()
+    this.swarm.tick(now)
   }
 
-  private drop(session: FetchSession, why: string, failed: boolean): void {
-    this.emit('warning', `peer ${session.key} ${why}`)
-    session.conn.close(failed ? new Error(why) : undefined)
-  }
-
-  private ban(session: FetchSession, why: string): void {
-    this.peerList.ban(session.key)
-    this.drop(session, why, true)
+  private ban(session: FetchSession, reason: BanReason, detail: string): void {
+    this.swarm.ban(session, reason, detail)
   }
 
   private finish(error: Error | undefined, meta?: Metainfo): void {
     if (this.stopped) return
     this.stopController.abort(error ?? new Error('metadata fetch finished'))
     clearInterval(this.timer)
-    for (const session of this.sessions.values()) session.conn.close()
-    this.sessions.clear()
     if (meta) {
       // The torrent that takes over announces `started` itself: no `stopped` in between.
       this.announcer?.handOff()
-      const peers = [...this.peerList.all()].filter((peer) => !peer.banned).map((peer) => peer.address)
+      const peers = [...this.swarm.peers.all()]
+        .filter((peer) => peer.dialable && !this.bans.isBanned(peer.address.host))
+        .map((peer) => peer.address)
       this.resolveDone({ meta, peers })
     } else {
       void this.announcer?.stop()

@@ -1,29 +1,32 @@
-// One torrent being downloaded: peers from trackers and callers are dialled (a bounded number at a
-// time), the picker decides which blocks each peer is asked for, complete pieces are verified and
-// written by the piece store, and lying peers are found out and banned (DESIGN §2).
+// One torrent: its swarm of peers (dialled and accepted under the client's budget), the picker that
+// decides which blocks each peer is asked for, pieces verified and written by the piece store, liars
+// found out by the smart ban, uploads and choking, trackers and PEX as peer sources. The policies live
+// in their own modules; this class coordinates them and owns the lifecycle, the events and the progress.
 
-import { createHash } from 'node:crypto'
 import { EventEmitter } from 'node:events'
 import { Bitfield } from '@bt/bitfield'
 import type { Metainfo } from '@bt/metainfo'
-import { formatPeerAddress, type PeerAddress } from '@bt/peer-address'
-import {
-  createExtensionRegistry,
-  type PeerConnection,
-  type PeerConnectionInit,
-  type PeerMessage,
-} from '@bt/peer-wire'
-import type { PieceStore } from '@bt/piece-store'
+import { canonicalIp, type PeerAddress } from '@bt/peer-address'
+import { createExtensionRegistry, type PeerConnectionInit, type PeerMessage } from '@bt/peer-wire'
+import { isPieceHashMismatchError, type PieceStore } from '@bt/piece-store'
 import { stopOnAbort, unboundedAbortController } from './abort.js'
+import type { Alert, DropReason } from './alerts.js'
 import { Announcer, followAnnouncer } from './announcer.js'
-import { BLOCK_SIZE, isSnubbed, queueDepth } from './block-requests.js'
+import { BanList } from './ban-list.js'
+import { type AssembledPiece, BlockIntake } from './block-intake.js'
+import { isSnubbed, queueDepth } from './block-requests.js'
 import { chooseUnchoked } from './choker.js'
+import { type ConnectionBudget, createConnectionBudget } from './connection-budget.js'
+import { TorrentStoppedError } from './errors.js'
+import { FlowControl } from './flow-control.js'
 import { CLIENT_NAME } from './peer-id.js'
-import { dialCandidate, PeerList } from './peer-list.js'
+import type { PeerSource } from './peer-list.js'
 import { PeerExchange } from './pex.js'
-import { type Block, PiecePicker } from './piece-picker.js'
+import { PiecePicker } from './piece-picker.js'
 import { RateMeter } from './rate.js'
 import { RateLimiter } from './rate-limiter.js'
+import { SmartBan, type SmartBanVerdict } from './smart-ban.js'
+import { Swarm, type SwarmPeer } from './swarm.js'
 import type { TrackerTransport } from './tracker-transport.js'
 import { MAX_QUEUED_UPLOADS, Uploader, type UploadQueue } from './uploader.js'
 import { metadataServer } from './ut-metadata.js'
@@ -62,20 +65,16 @@ export interface TorrentInit {
   requestTimeoutMs?: number
   connectTimeoutMs?: number
   handshakeTimeoutMs?: number
-  /** Shared by the torrents of a client: connections across all of them at most. */
+  /** The client's cap on connections, shared by its torrents: this torrent's `maxConnections` come out of it. */
   connectionBudget?: ConnectionBudget
+  /** The client's banned addresses, shared by its torrents. Default: a list of the torrent's own. */
+  bans?: BanList
   /** Re-announce floor (tests shrink it). Default 30 s. */
   minAnnounceIntervalMs?: number
   /** Peer list back-off base (tests shrink it). Default 10 s. */
   peerRetryDelayMs?: number
   /** Time between two PEX messages to one peer (tests shrink it). Default 60 s (BEP 11). */
   pexIntervalMs?: number
-}
-
-/** A client-wide cap on connections, shared by its torrents. */
-export interface ConnectionBudget {
-  readonly max: number
-  used: number
 }
 
 export interface TorrentProgress {
@@ -100,8 +99,8 @@ export interface TorrentEvents {
   /** A piece passed its hash check and is on disk. */
   piece: [index: number]
   done: []
-  /** A failure the torrent survives (a tracker down, a peer banned): for logs. */
-  warning: [message: string, cause?: Error]
+  /** Something the torrent survives (a tracker down, a peer banned or dropped): see `Alert`. */
+  alert: [Alert]
   /** A failure that stops the torrent (storage). Verified pieces stay on disk and in the resume data. */
   error: [Error]
 }
@@ -110,70 +109,51 @@ const TICK_MS = 1000
 /** Rechoke every 10 s; rotate the optimistic unchoke every 30 s (BEP 3 practice). */
 const RECHOKE_TICKS = 10
 const OPTIMISTIC_TICKS = 30
-/** Hash failures shared with other peers before a peer is banned (a sole contributor is banned at once). */
-const MAX_SHARED_HASH_FAILURES = 8
 /** Blocks a peer may send unasked (beyond cancel races) before it is banned. */
 const MAX_UNREQUESTED_BLOCKS = 16
-/** Released requests remembered per peer; older ones are forgotten (a late answer is then dropped). */
-const MAX_RELEASED = 4096
+/** A connection this young keeps its slot even when it has nothing to trade yet. */
+const MIN_USELESS_MS = 30_000
 
-/** Per-connection state: the picker's key for the peer. */
-interface PeerSession {
-  readonly key: string
-  readonly conn: PeerConnection
+/** Per-connection state; the session itself is the picker's key for the peer. */
+interface PeerSession extends SwarmPeer {
+  /** The address a ban and the smart ban go by. */
+  readonly ip: string
   readonly rate: RateMeter
   hasAll: boolean
   /** The peer's pieces as the picker knows them (every `have`/bitfield counted exactly once). */
   known: Bitfield
   lastBlockAt: number
-  hashFailures: number
-  /**
-   * Blocks we stopped waiting for (cancelled, timed out, choked away) that may still arrive in flight:
-   * accepted once. Anything else nobody asked this peer for is dropped and counted against it.
-   */
-  readonly released: Set<string>
+  /** Owed us blocks and sent none for the snub time; cleared by the next block. */
+  snubbed: boolean
   unrequestedBlocks: number
   readonly upload: UploadQueue
-  /** Not read from until the download limit's debt is paid. */
-  ratePaused: boolean
-}
-
-/** A piece whose blocks are arriving: its buffer and who sent each block (for smart banning). */
-interface PieceBuffer {
-  readonly data: Uint8Array
-  readonly senders: (PeerSession | undefined)[]
 }
 
 export class Torrent extends EventEmitter<TorrentEvents> {
   readonly meta: Metainfo
   readonly store: PieceStore
-  /** Resolves when every wanted piece is verified; rejects on a storage failure or `stop()` first. */
+  /** Resolves when every wanted piece is verified; rejects on a storage failure, or with `TorrentStoppedError`. */
   readonly done: Promise<void>
   /** What our side of every connection says: the client's listener answers incoming peers with it. */
   readonly peerInit: Omit<PeerConnectionInit, 'infoHash'>
 
   private readonly init: TorrentInit
   private readonly picker: PiecePicker<PeerSession>
-  private readonly peerList: PeerList
-  private readonly sessions = new Map<string, PeerSession>()
-  private readonly buffers = new Map<number, PieceBuffer>()
-  /** Per failed piece and block: what each sender sent, to compare with the good data later. */
-  private readonly suspects = new Map<number, Map<PeerSession, Map<number, string>>>()
+  private readonly swarm: Swarm<PeerSession>
+  private readonly intake: BlockIntake<PeerSession>
+  private readonly smartBan = new SmartBan<string>()
+  private readonly flow: FlowControl
   private readonly downloaded = new RateMeter()
   private readonly uploaded = new RateMeter()
   private readonly stopController = unboundedAbortController()
   private readonly announcer: Announcer | undefined
-  private readonly connectionBudget: ConnectionBudget | undefined
-  private connecting = 0
-  private timer: NodeJS.Timeout | undefined
-  private started = false
-  private finished = false
-  private pausedForDisk = false
-  private readonly downloadLimits: RateLimiter[]
-  private paused = false
   private readonly uploader: Uploader
   /** BEP 11; never for a private torrent (BEP 27: its peers come from its trackers only). */
   private readonly pex: PeerExchange | undefined
+  private timer: NodeJS.Timeout | undefined
+  private started = false
+  private finished = false
+  private paused = false
   private ticks = 0
   private optimistic: PeerSession | undefined
   /** Complete when started: we never send `completed` then. */
@@ -186,7 +166,6 @@ export class Torrent extends EventEmitter<TorrentEvents> {
     this.init = init
     this.meta = init.meta
     this.store = init.store
-    this.connectionBudget = init.connectionBudget
     this.done = new Promise((resolve, reject) => {
       this.resolveDone = resolve
       this.rejectDone = reject
@@ -196,7 +175,7 @@ export class Torrent extends EventEmitter<TorrentEvents> {
     this.picker = new PiecePicker<PeerSession>({ layout: init.meta.layout, have: init.store.have })
     if (init.onlyPiece !== undefined) this.picker.only(init.onlyPiece)
     else if (init.piecePriorities) this.picker.setPiecePriorities(init.piecePriorities)
-    this.peerList = new PeerList({ retryDelayMs: init.peerRetryDelayMs ?? 10_000 })
+    this.intake = new BlockIntake(this.picker, init.meta.layout)
     const infoBytes = init.meta.infoBytes
     this.pex = init.meta.private
       ? undefined
@@ -220,9 +199,29 @@ export class Torrent extends EventEmitter<TorrentEvents> {
         metadataSize: infoBytes.length,
       },
     }
+    this.swarm = new Swarm<PeerSession>({
+      connectionInit: { ...this.peerInit, infoHash: init.meta.infoHashBytes },
+      budget: createConnectionBudget(init.maxConnections ?? 50, init.connectionBudget),
+      bans: init.bans ?? new BanList(),
+      signal: this.stopController.signal,
+      ...(init.peerRetryDelayMs !== undefined ? { peerRetryDelayMs: init.peerRetryDelayMs } : {}),
+      ...(init.connectTimeoutMs !== undefined ? { connectTimeoutMs: init.connectTimeoutMs } : {}),
+      ...(init.handshakeTimeoutMs !== undefined ? { handshakeTimeoutMs: init.handshakeTimeoutMs } : {}),
+      wantsPeers: () => !this.paused && (!this.finished || this.init.seed === true),
+      createSession: (peer) => this.opened(peer),
+      sessionClosed: (session) => this.closed(session),
+      alert: (alert) => this.emit('alert', alert),
+      dropReason: (session, now) => this.dropReason(session, now),
+      ranDry: () => this.announcer?.requestPeers(),
+    })
     const limits = (own: number | undefined, shared: RateLimiter | undefined) =>
       [new RateLimiter(own ?? 0), ...(shared ? [shared] : [])].filter((limit) => !limit.unlimited)
-    this.downloadLimits = limits(init.downloadLimit, init.sharedLimits?.download)
+    this.flow = new FlowControl({
+      store: init.store,
+      limits: limits(init.downloadLimit, init.sharedLimits?.download),
+      connections: () => [...this.swarm.sessions()].map((session) => session.conn),
+      signal: this.stopController.signal,
+    })
     this.uploader = new Uploader(
       init.store,
       (index) => init.meta.layout.pieceLengthAt(index),
@@ -230,7 +229,7 @@ export class Torrent extends EventEmitter<TorrentEvents> {
       (bytes, now) => this.uploaded.add(bytes, now),
       limits(init.uploadLimit, init.sharedLimits?.upload),
     )
-    for (const peer of init.peers ?? []) this.peerList.add(peer, 'manual')
+    this.swarm.peers.addAll(init.peers ?? [], 'manual')
     if (init.transport && init.meta.announceList.length > 0) {
       this.announcer = new Announcer({
         tiers: init.meta.announceList,
@@ -246,7 +245,7 @@ export class Torrent extends EventEmitter<TorrentEvents> {
       followAnnouncer(
         this.announcer,
         (peers) => this.addPeers(peers, 'tracker'),
-        (message, cause) => this.emit('warning', message, cause),
+        (alert) => this.emit('alert', alert),
       )
     }
   }
@@ -263,39 +262,32 @@ export class Torrent extends EventEmitter<TorrentEvents> {
     }
     this.announcer?.start()
     this.timer = setInterval(() => this.tick(), TICK_MS)
-    this.dial()
+    this.swarm.dial()
   }
 
   /** Takes over a connection a peer opened to us (the client's listener matched its info hash). */
-  attach(conn: PeerConnection): void {
-    const key = formatPeerAddress(conn.remoteAddress)
-    if (this.connectionBudget && this.connectionBudget.used >= this.connectionBudget.max) {
-      conn.close()
-      return
-    }
-    if (this.connectionBudget) this.connectionBudget.used++
-    this.opened(key, conn)
+  attach(conn: Parameters<Swarm<PeerSession>['accept']>[0]): void {
+    this.swarm.accept(conn)
   }
 
   /** Adds peers to dial (from any source); returns how many were new. */
-  addPeers(peers: readonly PeerAddress[], source: 'tracker' | 'pex' | 'manual' = 'manual'): number {
-    const added = this.peerList.addAll(peers, source)
-    if (added > 0 && this.started && !this.stopController.signal.aborted) this.dial()
-    return added
+  addPeers(peers: readonly PeerAddress[], source: Exclude<PeerSource, 'incoming'> = 'manual'): number {
+    if (!this.started) return this.swarm.peers.addAll(peers, source)
+    return this.swarm.add(peers, source)
   }
 
   /** Stops transferring: every connection is closed and nobody is dialled until `resume()`. */
   pause(): void {
     if (this.paused || this.stopController.signal.aborted) return
     this.paused = true
-    for (const session of this.sessions.values()) session.conn.close()
+    this.swarm.closeAll()
   }
 
   resume(): void {
     if (!this.paused || this.stopController.signal.aborted) return
     this.paused = false
-    this.peerList.forgiveCleanDisconnects()
-    this.dial()
+    this.swarm.peers.forgiveCleanDisconnects()
+    this.swarm.dial()
   }
 
   get isPaused(): boolean {
@@ -328,104 +320,67 @@ export class Torrent extends EventEmitter<TorrentEvents> {
       uploadedBytes: this.uploaded.total,
       downloadRate: this.downloaded.rate(now),
       uploadRate: this.uploaded.rate(now),
-      peers: this.sessions.size,
-      knownPeers: this.peerList.size,
+      peers: this.swarm.size,
+      knownPeers: this.swarm.peers.size,
     }
   }
 
   /**
    * Stops: closes every connection, tells the trackers (`stopped`), flushes the resume data and closes
-   * the store. `done` rejects if the download was not finished.
+   * the store. `done` rejects with `TorrentStoppedError` if the download was not finished.
    */
   async stop(): Promise<void> {
     if (this.stopController.signal.aborted) return
-    this.stopController.abort(new Error('torrent stopped'))
+    this.stopController.abort(new TorrentStoppedError(this.meta.infoHash))
     clearInterval(this.timer)
-    for (const session of this.sessions.values()) session.conn.close()
-    if (!this.finished) this.rejectDone(new Error('client-core: torrent stopped before it finished'))
+    if (!this.finished) this.rejectDone(new TorrentStoppedError(this.meta.infoHash))
     await this.announcer?.stop()
     await this.store.close()
   }
 
   // Connections.
 
-  private dial(): void {
-    if ((this.finished && !this.init.seed) || this.paused || this.stopController.signal.aborted) return
-    const max = this.init.maxConnections ?? 50
-    const budget = this.init.connectionBudget
-    const slots = Math.min(
-      max - this.sessions.size - this.connecting,
-      budget ? budget.max - budget.used : Number.POSITIVE_INFINITY,
-    )
-    if (slots <= 0) return
-    for (const candidate of this.peerList.takeForDialling(slots, Date.now())) {
-      this.connecting++
-      if (budget) budget.used++
-      void dialCandidate(
-        this.peerList,
-        candidate,
-        { ...this.peerInit, infoHash: this.meta.infoHashBytes },
-        {
-          signal: this.stopController.signal,
-          connectTimeoutMs: this.init.connectTimeoutMs ?? 10_000,
-          handshakeTimeoutMs: this.init.handshakeTimeoutMs ?? 10_000,
-        },
-      ).then((conn) => {
-        this.connecting--
-        if (conn) this.opened(candidate.key, conn)
-        else if (budget) budget.used--
-      })
-    }
-  }
-
-  private opened(key: string, conn: PeerConnection): void {
-    const done = this.finished && !this.init.seed
-    if (this.stopController.signal.aborted || done || this.paused || this.peerList.isBanned(key)) {
-      if (this.init.connectionBudget) this.init.connectionBudget.used--
-      conn.close()
-      this.peerList.disconnected(key, false, Date.now())
-      return
-    }
-    this.peerList.connected(key)
+  private opened(peer: SwarmPeer): PeerSession {
+    const conn = peer.conn
     const session: PeerSession = {
-      key,
-      conn,
+      ...peer,
+      ip: canonicalIp(peer.address.host) ?? peer.address.host,
       rate: new RateMeter(),
       hasAll: false,
       known: new Bitfield(this.meta.pieceCount),
-      lastBlockAt: Date.now(),
-      hashFailures: 0,
-      released: new Set(),
+      lastBlockAt: peer.openedAt,
+      snubbed: false,
       unrequestedBlocks: 0,
       upload: { conn, requests: [], sending: false, rate: new RateMeter() },
-      ratePaused: false,
     }
-    this.sessions.set(key, session)
     conn.on('message', (message) => this.onMessage(session, message))
-    conn.once('close', (reason) => this.closed(session, reason))
-    this.sendOurPieces(conn)
-    if (this.pausedForDisk) conn.pause()
+    this.sendOurPieces(session)
+    this.flow.opened(conn)
+    return session
   }
 
-  private sendOurPieces(conn: PeerConnection): void {
+  private sendOurPieces({ conn }: PeerSession): void {
     const have = this.store.have
     if (conn.negotiated.fast && have.empty) conn.haveNone()
     else if (conn.negotiated.fast && have.complete) conn.haveAll()
     else if (!have.empty) conn.bitfield(have)
   }
 
-  private closed(session: PeerSession, reason: Error | undefined): void {
-    this.sessions.delete(session.key)
-    if (this.init.connectionBudget) this.init.connectionBudget.used--
+  private closed(session: PeerSession): void {
     this.picker.peerGone(session)
     this.picker.peerLost(session.hasAll ? 'all' : session.known)
-    this.peerList.disconnected(session.key, reason !== undefined, Date.now())
-    if (reason && !this.stopController.signal.aborted) {
-      this.emit('warning', `peer ${session.key} disconnected: ${reason.message}`, reason)
-    }
-    // Blocks it held went back to the pool: give them to the others, and find a replacement peer.
-    for (const other of this.sessions.values()) this.fillRequests(other)
-    this.dial()
+    if (this.optimistic === session) this.optimistic = undefined
+    // Blocks it held went back to the pool: give them to the others.
+    for (const other of this.swarm.sessions()) this.fillRequests(other)
+  }
+
+  /** Whether a connection may give its slot to a waiting candidate (the swarm asks when it is full). */
+  private dropReason(session: PeerSession, now: number): DropReason | undefined {
+    if (session.snubbed) return 'snubbed'
+    const conn = session.conn
+    if (!conn.amInterested && !conn.peerInterested && now - session.openedAt >= MIN_USELESS_MS)
+      return 'useless'
+    return undefined
   }
 
   private onMessage(session: PeerSession, message: PeerMessage): void {
@@ -457,9 +412,7 @@ export class Torrent extends EventEmitter<TorrentEvents> {
       case 'choke':
         // Without the fast extension a choke discards our pending requests (BEP 3); with it, the peer
         // rejects each one explicitly.
-        if (!session.conn.negotiated.fast) {
-          this.release(session, this.picker.expireRequests(session, Number.POSITIVE_INFINITY))
-        }
+        if (!session.conn.negotiated.fast) this.intake.expire(session, Number.POSITIVE_INFINITY)
         return
       case 'reject':
         this.picker.requestFailed(session, message)
@@ -467,8 +420,9 @@ export class Torrent extends EventEmitter<TorrentEvents> {
         return
       case 'request': {
         const verdict = this.uploader.request(session.upload, message)
-        if (verdict === 'abusive') this.ban(session, 'flooded us with requests or asked for huge blocks')
-        else if (verdict === 'rejected' && session.conn.negotiated.fast) {
+        if (verdict === 'abusive') {
+          this.swarm.ban(session, 'request-flood', 'flooded us with requests or asked for huge blocks')
+        } else if (verdict === 'rejected' && session.conn.negotiated.fast) {
           session.conn.reject(message.index, message.begin, message.length)
         }
         return
@@ -508,14 +462,14 @@ export class Torrent extends EventEmitter<TorrentEvents> {
 
   private unchokedCount(): number {
     let count = 0
-    for (const session of this.sessions.values()) if (!session.conn.amChoking) count++
+    for (const session of this.swarm.sessions()) if (!session.conn.amChoking) count++
     return count
   }
 
   /** Tit-for-tat while leeching, fastest takers while seeding, plus one rotating optimistic unchoke. */
   private rechoke(rotate: boolean): void {
     const now = Date.now()
-    const sessions = [...this.sessions.values()]
+    const sessions = [...this.swarm.sessions()]
     const decision = chooseUnchoked(
       sessions.map((session) => ({
         peer: session,
@@ -544,18 +498,15 @@ export class Torrent extends EventEmitter<TorrentEvents> {
     if (interesting) this.fillRequests(session)
   }
 
-  /** Tops the peer's request queue up to what its measured rate can keep busy. */
+  /** Tops the peer's request queue up to what its measured rate can keep busy (one block when snubbed). */
   private fillRequests(session: PeerSession): void {
     const conn = session.conn
     if (conn.closed || conn.peerChoking || !conn.amInterested || this.finished) return
     const now = Date.now()
-    const snubbed = isSnubbed({
-      now,
-      lastBlockAt: session.lastBlockAt,
-      oldestRequestAt: this.picker.oldestRequestAt(session),
-    })
     const reqq = conn.extendedHandshake?.reqq
-    const depth = snubbed ? 1 : queueDepth(session.rate.rate(now), reqq ? { max: Math.min(500, reqq) } : {})
+    const depth = session.snubbed
+      ? 1
+      : queueDepth(session.rate.rate(now), reqq ? { max: Math.min(500, reqq) } : {})
     const count = depth - this.picker.outstanding(session)
     // Refill in batches (a quarter of the queue at least): one write of many requests instead of a
     // syscall per block received.
@@ -573,167 +524,73 @@ export class Torrent extends EventEmitter<TorrentEvents> {
   private onBlock(session: PeerSession, index: number, begin: number, block: Uint8Array): void {
     const now = Date.now()
     this.downloaded.add(block.length, now)
-    this.throttleForRate(session, block.length)
-    const asked = { index, begin, length: block.length }
-    const rightLength =
-      index < this.meta.pieceCount &&
-      block.length === Math.min(BLOCK_SIZE, this.meta.layout.pieceLengthAt(index) - begin)
-    const wasAsked =
-      this.picker.isRequestedFrom(session, asked) || session.released.delete(`${index}:${begin}`)
-    if (!rightLength || !wasAsked) {
+    this.flow.received(session.conn, block.length)
+    const outcome = this.intake.receive(session, index, begin, block)
+    if (outcome.kind === 'unasked') {
       // Never asked for, or not the length asked: a liar fishing for a hash failure, or a broken peer.
       if (++session.unrequestedBlocks > MAX_UNREQUESTED_BLOCKS)
-        this.ban(session, 'sent blocks nobody asked for')
+        this.swarm.ban(session, 'unrequested-blocks', 'sent blocks nobody asked for')
       return
     }
-    const receipt = this.picker.blockReceived(session, asked)
-    if (receipt.accepted) {
+    if (outcome.kind === 'accepted') {
       // Only useful blocks count towards the peer's rate (its request queue and its unchoke).
       session.rate.add(block.length, now)
       session.lastBlockAt = now
-      let buffer = this.buffers.get(index)
-      if (!buffer) {
-        const length = this.meta.layout.pieceLengthAt(index)
-        buffer = { data: new Uint8Array(length), senders: new Array(Math.ceil(length / BLOCK_SIZE)) }
-        this.buffers.set(index, buffer)
-      }
-      buffer.data.set(block, begin)
-      buffer.senders[begin / BLOCK_SIZE] = session
-      for (const other of receipt.cancel) {
-        other.conn.cancel(index, begin, block.length)
-        this.release(other, [asked])
-      }
-      if (receipt.pieceComplete) void this.pieceComplete(index)
+      session.snubbed = false
+      for (const other of outcome.cancel) other.conn.cancel(index, begin, block.length)
+      if (outcome.piece) void this.pieceComplete(outcome.piece)
     }
     this.fillRequests(session)
   }
 
-  private async pieceComplete(index: number): Promise<void> {
-    const buffer = this.buffers.get(index)
-    if (!buffer) return
-    this.buffers.delete(index)
-    this.throttleForDisk()
+  private async pieceComplete(piece: AssembledPiece<PeerSession>): Promise<void> {
+    const { index, data } = piece
+    this.flow.writing()
     try {
-      await this.store.writePiece(index, buffer.data, { signal: this.stopController.signal })
+      await this.store.writePiece(index, data, { signal: this.stopController.signal })
     } catch (error) {
       if (this.stopController.signal.aborted) return
-      if (error instanceof Error && error.name === 'PieceHashMismatchError') {
-        this.hashFailed(index, buffer)
+      if (isPieceHashMismatchError(error)) {
+        this.hashFailed(piece)
         return
       }
       this.fail(error instanceof Error ? error : new Error(String(error)))
       return
     }
     this.picker.pieceVerified(index)
-    this.convictLiars(index, buffer.data)
-    for (const session of this.sessions.values()) session.conn.have(index)
+    this.punish(this.smartBan.pieceVerified(index, ipsOf(piece.senders), data), piece)
+    for (const session of this.swarm.sessions()) session.conn.have(index)
     this.emit('piece', index)
     if (this.picker.done) this.complete()
   }
 
-  /** Charges the senders of a piece that failed its hash; remembers what each sent (smart ban). */
-  private hashFailed(index: number, buffer: PieceBuffer): void {
-    const contributors = this.picker.pieceFailed(index)
-    const bySender = this.suspects.get(index) ?? new Map<PeerSession, Map<number, string>>()
-    buffer.senders.forEach((sender, blockIndex) => {
-      if (!sender) return
-      const begin = blockIndex * BLOCK_SIZE
-      const sent = bySender.get(sender) ?? new Map<number, string>()
-      sent.set(blockIndex, sha1(buffer.data.subarray(begin, begin + BLOCK_SIZE)))
-      bySender.set(sender, sent)
+  private hashFailed(piece: AssembledPiece<PeerSession>): void {
+    const contributors = this.picker.pieceFailed(piece.index)
+    this.emit('alert', {
+      type: 'piece-failed',
+      index: piece.index,
+      peers: contributors.map((session) => session.address),
     })
-    this.suspects.set(index, bySender)
-    this.emit(
-      'warning',
-      `piece ${index} failed its hash check (from ${contributors.map((s) => s.key).join(', ')})`,
-    )
-    // A sole sender is certainly guilty. Shared blame waits for the smart ban (convictLiars), which
-    // compares blocks once the piece comes in right; a banned co-sender is the likely culprit already.
-    if (contributors.length === 1) {
-      this.ban(contributors[0]!, 'sent data that failed hash checks')
-    } else if (!contributors.some((session) => this.peerList.isBanned(session.key))) {
-      for (const session of contributors) {
-        if (++session.hashFailures >= MAX_SHARED_HASH_FAILURES)
-          this.ban(session, 'took part in repeated hash failures')
-      }
+    this.punish(this.smartBan.pieceFailed(piece.index, ipsOf(piece.senders), piece.data), piece)
+    for (const session of this.swarm.sessions()) this.fillRequests(session)
+  }
+
+  /** Bans the addresses the smart ban convicted (client-wide: every connection from them closes). */
+  private punish(verdicts: readonly SmartBanVerdict<string>[], piece: AssembledPiece<PeerSession>): void {
+    for (const { key, reason, detail } of verdicts) {
+      const known =
+        piece.senders.find((session) => session?.ip === key) ??
+        [...this.swarm.sessions()].find((session) => session.ip === key)
+      // A liar convicted after it left has no port left to name.
+      this.swarm.banAddress(known?.address ?? { host: key, port: 0 }, reason, detail)
     }
-    for (const session of this.sessions.values()) this.fillRequests(session)
-  }
-
-  /** The piece is good now: whoever sent a block that differs from it lied. */
-  private convictLiars(index: number, good: Uint8Array): void {
-    const bySender = this.suspects.get(index)
-    if (!bySender) return
-    this.suspects.delete(index)
-    for (const [sender, blocks] of bySender) {
-      for (const [blockIndex, hash] of blocks) {
-        const begin = blockIndex * BLOCK_SIZE
-        if (sha1(good.subarray(begin, begin + BLOCK_SIZE)) !== hash) {
-          this.ban(sender, `sent a corrupt block of piece ${index}`)
-          break
-        }
-      }
-    }
-  }
-
-  /** Remembers requests we gave up on, so their answers still in flight are not held against the peer. */
-  private release(session: PeerSession, blocks: readonly Block[]): void {
-    if (session.released.size + blocks.length > MAX_RELEASED) session.released.clear()
-    for (const block of blocks) session.released.add(`${block.index}:${block.begin}`)
-  }
-
-  private ban(session: PeerSession, why: string): void {
-    if (this.peerList.isBanned(session.key)) return
-    this.peerList.ban(session.key)
-    this.emit('warning', `banned peer ${session.key}: ${why}`)
-    session.conn.close(new Error(`banned: ${why}`))
-  }
-
-  /**
-   * Over the download limit: the peer whose block took us there stops being read until the debt is
-   * paid. Only peers that send data are paused, so the others' requests and extension messages (and
-   * our uploads to them) go on; with several senders, each waits for the debt all of them ran up.
-   */
-  private throttleForRate(session: PeerSession, bytes: number): void {
-    if (this.downloadLimits.length === 0) return
-    const wait = Math.max(0, ...this.downloadLimits.map((limit) => limit.take(bytes)))
-    if (wait === 0 || session.ratePaused) return
-    session.ratePaused = true
-    session.conn.pause()
-    setTimeout(() => {
-      session.ratePaused = false
-      if (!this.pausedForDisk) session.conn.resume()
-    }, wait).unref()
-  }
-
-  /** Reads from every peer again but those still paused for the download limit. */
-  private resumeReading(): void {
-    for (const session of this.sessions.values()) {
-      // A resumed peer's buffered blocks may fill the write queue again: the rest wait for it then.
-      if (this.pausedForDisk) return
-      if (!session.ratePaused) session.conn.resume()
-    }
-  }
-
-  /** Stops reading from peers while the store's write queue is full, so memory stays bounded. */
-  private throttleForDisk(): void {
-    if (this.pausedForDisk || this.store.pendingBytes < this.store.highWaterMark) return
-    this.pausedForDisk = true
-    for (const session of this.sessions.values()) session.conn.pause()
-    this.store.drained({ signal: this.stopController.signal }).then(
-      () => {
-        this.pausedForDisk = false
-        this.resumeReading()
-      },
-      () => {},
-    )
   }
 
   private complete(): void {
     if (this.finished) return
     this.finished = true
     if (!this.startedComplete) this.announcer?.completed()
-    for (const session of this.sessions.values()) {
+    for (const session of this.swarm.sessions()) {
       if (session.conn.amInterested) session.conn.notInterested()
       this.dropIfBothSeeds(session)
     }
@@ -753,16 +610,32 @@ export class Torrent extends EventEmitter<TorrentEvents> {
   private tick(): void {
     const now = Date.now()
     const timeout = this.init.requestTimeoutMs ?? 30_000
-    for (const session of this.sessions.values()) {
-      const expired: Block[] = this.picker.expireRequests(session, now - timeout)
+    for (const session of this.swarm.sessions()) {
+      // Requests that waited too long, and all of a snubbed peer's, go to other peers.
+      const expired = this.intake.expire(session, now - timeout)
+      if (
+        !session.snubbed &&
+        isSnubbed({
+          now,
+          lastBlockAt: session.lastBlockAt,
+          oldestRequestAt: this.picker.oldestRequestAt(session),
+        })
+      ) {
+        session.snubbed = true
+        expired.push(...this.intake.expire(session, Number.POSITIVE_INFINITY))
+      }
       for (const block of expired) session.conn.cancel(block.index, block.begin, block.length)
-      this.release(session, expired)
     }
-    for (const session of this.sessions.values()) this.fillRequests(session)
+    for (const session of this.swarm.sessions()) this.fillRequests(session)
     this.ticks++
     if (this.ticks % RECHOKE_TICKS === 0) this.rechoke(this.ticks % OPTIMISTIC_TICKS === 0)
-    this.pex?.tick([...this.sessions.values()])
-    this.dial()
+    // An incoming peer's address has its source port: PEX finds its listen port itself.
+    this.pex?.tick(
+      [...this.swarm.sessions()].map(({ conn, address, incoming }) =>
+        incoming ? { conn } : { conn, address },
+      ),
+    )
+    this.swarm.tick(now)
     this.emit('progress', this.progress())
   }
 
@@ -776,6 +649,7 @@ export class Torrent extends EventEmitter<TorrentEvents> {
   }
 }
 
-function sha1(bytes: Uint8Array): string {
-  return createHash('sha1').update(bytes).digest('hex')
+/** Who sent each block, by the address a ban goes by. */
+function ipsOf(senders: readonly (PeerSession | undefined)[]): (string | undefined)[] {
+  return senders.map((session) => session?.ip)
 }

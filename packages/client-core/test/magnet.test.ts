@@ -24,6 +24,7 @@ import {
 } from '@bt/test-helpers'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
+  type Alert,
   type AnnounceRequest,
   type Client,
   createClient,
@@ -128,14 +129,24 @@ describe('metadata from our own seeder', () => {
   })
 })
 
+interface MetadataPeerHandle {
+  address: { host: string; port: number }
+  requests: number
+  close(): void
+}
+
+let nextPeerHost = 0
+
 /** A peer that has the torrent's metadata (it says) and answers requests as `answer` decides. */
 async function startMetadataPeer(
   claimedSize: number,
   answer: (piece: number) => Uint8Array,
   options: { delayMs?: (piece: number) => number; reject?: boolean } = {},
-): Promise<{ port: number; requests: number; close(): void }> {
+): Promise<MetadataPeerHandle> {
   const connections: PeerConnection[] = []
-  const peer = { port: 0, requests: 0, close() {} }
+  // Each on its own loopback address: a ban is per IP, and the liars must not take the others down.
+  const host = `127.0.0.${10 + nextPeerHost++}`
+  const peer = { address: { host, port: 0 }, requests: 0, close() {} }
   const registry = createExtensionRegistry([
     {
       name: UT_METADATA,
@@ -169,9 +180,9 @@ async function startMetadataPeer(
       () => {},
     )
   })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  await new Promise<void>((resolve) => server.listen(0, host, resolve))
   const address = server.address()
-  peer.port = typeof address === 'object' && address ? address.port : 0
+  peer.address.port = typeof address === 'object' && address ? address.port : 0
   peer.close = () => {
     for (const conn of connections) conn.close()
     server.close()
@@ -189,27 +200,28 @@ function realPiece(piece: number): Uint8Array {
   return meta.infoBytes.subarray(start, Math.min(start + METADATA_PIECE_SIZE, meta.infoBytes.length))
 }
 
-type MetadataPeer = Awaited<ReturnType<typeof startMetadataPeer>>
+type MetadataPeer = MetadataPeerHandle
 
 /**
  * Fetches with `liar` and `honest` as the only peers: the fetch must end with the right metadata, the
- * liar named in a warning and left out of the peers handed on. Resolves with every warning.
+ * liar banned and left out of the peers handed on. Resolves with every alert.
  */
-async function fetchDespiteLiar(liar: MetadataPeer, honest: MetadataPeer): Promise<string[]> {
+async function fetchDespiteLiar(liar: MetadataPeer, honest: MetadataPeer): Promise<Alert[]> {
   const client = createClient()
   try {
     const fetch = client.fetchMetadata(magnet, {
-      peers: [local(liar.port), local(honest.port)],
+      peers: [liar.address, honest.address],
       announce: false,
     })
-    const warnings: string[] = []
-    fetch.on('warning', (message) => warnings.push(message))
+    const alerts: Alert[] = []
+    fetch.on('alert', (alert) => alerts.push(alert))
     const result = await fetch.done
-    expect(warnings.some((warning) => warning.includes(`${liar.port}`))).toBe(true)
+    expect(alerts).toContainEqual(expect.objectContaining({ type: 'peer-banned', address: liar.address }))
+    expect(alerts.filter((alert) => alert.type === 'peer-banned')).toHaveLength(1)
     expect(result.meta.infoHash).toBe(meta.infoHash)
-    expect(result.peers).not.toContainEqual(local(liar.port))
-    expect(result.peers).toContainEqual(local(honest.port))
-    return warnings
+    expect(result.peers).not.toContainEqual(liar.address)
+    expect(result.peers).toContainEqual(honest.address)
+    return alerts
   } finally {
     await client.close()
     liar.close()
@@ -236,8 +248,8 @@ describe('lying metadata peers', () => {
     const honest = await startMetadataPeer(meta.infoBytes.length, realPiece, {
       delayMs: (piece) => (piece === 1 ? 300 : 0),
     })
-    const warnings = await fetchDespiteLiar(liar, honest)
-    expect(warnings.some((warning) => warning.includes('asking each alone'))).toBe(true)
+    const alerts = await fetchDespiteLiar(liar, honest)
+    expect(alerts).toContainEqual(expect.objectContaining({ type: 'metadata-failed' }))
   })
 
   it('bans a peer that lies about metadata_size', async () => {
@@ -256,13 +268,18 @@ describe('lying metadata peers', () => {
     const honest = await startSlowHonestPeer()
     try {
       const fetch = client.fetchMetadata(magnet, {
-        peers: [local(refuser.port), local(honest.port)],
+        peers: [refuser.address, honest.address],
         announce: false,
       })
-      const warnings: string[] = []
-      fetch.on('warning', (message) => warnings.push(message))
+      const alerts: Alert[] = []
+      fetch.on('alert', (alert) => alerts.push(alert))
       expect((await fetch.done).meta.infoHash).toBe(meta.infoHash)
-      expect(warnings).toContain(`peer 127.0.0.1:${refuser.port} rejected a metadata request`)
+      expect(alerts).toContainEqual({
+        type: 'peer-dropped',
+        address: refuser.address,
+        reason: 'no-metadata',
+        detail: 'rejected a metadata request',
+      })
     } finally {
       await client.close()
       refuser.close()
@@ -277,17 +294,23 @@ describe('lying metadata peers', () => {
     try {
       // The only peer at first; the honest one is added once the fetcher has been given up.
       const fetch = client.fetchMetadata(magnet, {
-        peers: [local(fetcher.port)],
+        peers: [fetcher.address],
         announce: false,
         metadataWaitMs: 500,
       })
-      const warnings: string[] = []
-      fetch.on('warning', (message) => {
-        warnings.push(message)
-        if (message.includes('did not offer the metadata')) fetch.addPeers([local(seeder.port)])
+      const alerts: Alert[] = []
+      fetch.on('alert', (alert) => {
+        alerts.push(alert)
+        if (alert.type === 'peer-dropped' && alert.reason === 'no-metadata')
+          fetch.addPeers([local(seeder.port)])
       })
       expect((await fetch.done).meta.infoHash).toBe(meta.infoHash)
-      expect(warnings).toContain(`peer 127.0.0.1:${fetcher.port} did not offer the metadata within 0.5 s`)
+      expect(alerts).toContainEqual({
+        type: 'peer-dropped',
+        address: fetcher.address,
+        reason: 'no-metadata',
+        detail: 'did not offer the metadata within 0.5 s',
+      })
     } finally {
       await client.close()
       fetcher.close()
@@ -296,8 +319,14 @@ describe('lying metadata peers', () => {
 
   it('rejects a claimed metadata_size over the cap without asking', async () => {
     const liar = await startMetadataPeer(64 * 1024 * 1024, () => new Uint8Array(METADATA_PIECE_SIZE))
-    const warnings = await fetchDespiteLiar(liar, await startSlowHonestPeer())
-    expect(warnings.some((warning) => warning.includes('over 10485760'))).toBe(true)
+    const alerts = await fetchDespiteLiar(liar, await startSlowHonestPeer())
+    expect(alerts).toContainEqual(
+      expect.objectContaining({
+        type: 'peer-banned',
+        reason: 'metadata-protocol',
+        detail: expect.stringContaining('over 10485760'),
+      }),
+    )
     expect(liar.requests).toBe(0)
   })
 })

@@ -81,3 +81,11 @@ export class StoreClosedError extends Error {
     super('piece-store: the store is closed')
   }
 }
+
+/**
+ * Whether `error` is a `PieceHashMismatchError`, by name: true for one thrown by another copy of this
+ * package too (duplicated installs), where `instanceof` is false.
+ */
+export function isPieceHashMismatchError(error: unknown): error is PieceHashMismatchError {
+  return error instanceof Error && error.name === 'PieceHashMismatchError'
+}

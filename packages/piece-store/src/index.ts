@@ -1,5 +1,6 @@
 export type { ContentLocation } from './content-files.js'
 export {
+  isPieceHashMismatchError,
   PieceHashMismatchError,
   PieceMissingError,
   StorageError,

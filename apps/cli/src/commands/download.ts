@@ -3,6 +3,7 @@
 import { join, resolve } from 'node:path'
 import { createClient } from '@bt/client-core'
 import type { Command } from 'commander'
+import { type AlertMode, reportAlerts } from '../alert-output.js'
 import { collectPeer, parseCount, parseListenPort, parseSize } from '../arg-parsers.js'
 import { type CommandContext, type RegisterCommand, registerVariants } from '../context.js'
 import { createDownloadProgress, type ProgressMode } from '../download-progress.js'
@@ -115,6 +116,7 @@ async function download(
       client,
       peers: options.peer,
       report: mode === 'tty' || mode === 'plain',
+      alerts: alertMode(mode),
     })
     if (options.json && isMagnetLink(source)) {
       writeJson(io.stdout, {
@@ -142,7 +144,7 @@ async function download(
     })
     const shown = progress
     torrent.on('progress', (update) => shown.update(update))
-    if (options.json) torrent.on('warning', (message) => writeJson(io.stdout, { event: 'warning', message }))
+    reportAlerts(torrent, io, alertMode(mode))
     await torrent.done
     progress.finish()
     if (options.json) writeJson(io.stdout, { event: 'done', torrent: source, path: destination })
@@ -157,4 +159,8 @@ async function download(
     signal.removeEventListener('abort', onAbort)
     await client.close()
   }
+}
+
+function alertMode(mode: ProgressMode): AlertMode {
+  return mode === 'json' ? 'json' : mode === 'quiet' ? 'quiet' : 'human'
 }

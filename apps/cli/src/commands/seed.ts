@@ -1,6 +1,7 @@
 // `bt seed <torrent|magnet> <path>`: checks the content on disk, then serves it to the swarm until Ctrl-C.
 import { resolve } from 'node:path'
 import { createClient } from '@bt/client-core'
+import { reportAlerts } from '../alert-output.js'
 import { collectPeer, parseCount, parseListenPort, parseSize } from '../arg-parsers.js'
 import type { RegisterCommand } from '../context.js'
 import { CliError } from '../errors.js'
@@ -53,6 +54,7 @@ we leave ("stopped") and exits 130.`,
       const client = createClient(options.uploadLimit ? { uploadLimit: options.uploadLimit } : {})
       const onAbort = () => void client.close()
       signal.addEventListener('abort', onAbort, { once: true })
+      const alerts = options.json ? 'json' : options.quiet ? 'quiet' : 'human'
       try {
         const port = await client.listen({
           port: options.port,
@@ -64,6 +66,7 @@ we leave ("stopped") and exits 130.`,
           client,
           peers: options.peer,
           report: !options.quiet && !options.json,
+          alerts,
         })
         const target = await locateContent(meta.name, meta.multiFile, resolve(io.cwd, path))
         const store = await openFileStore(meta, target, signal)
@@ -97,8 +100,7 @@ we leave ("stopped") and exits 130.`,
             `peers ${progress.peers}  upload ${formatBytes(progress.uploadRate)}/s  uploaded ${formatBytes(progress.uploadedBytes)}\n`,
           )
         })
-        if (options.json)
-          torrent.on('warning', (message) => writeJson(io.stdout, { event: 'warning', message }))
+        reportAlerts(torrent, io, alerts)
         await new Promise<void>((done) => {
           if (signal.aborted) done()
           else signal.addEventListener('abort', () => done(), { once: true })

@@ -1,0 +1,278 @@
+// The peers of one torrent or metadata fetch: the peer list, dialling it under a connection budget,
+// taking incoming connections, and the open sessions — one implementation for `Torrent` and
+// `MetadataFetch`. A ban is on the IP address, through the client's `BanList`: every swarm closes its
+// connections from a banned address, and neither dials nor accepts it again. When the budget is full and
+// candidates wait, a connection its owner calls useless gives its slot up (rotation), so peers that
+// take a slot and send nothing cannot starve the download.
+import { canonicalIp, type PeerAddress } from '@bt/peer-address'
+import {
+  connectPeer,
+  HandshakeError,
+  type PeerConnection,
+  PeerConnectionError,
+  type PeerConnectionInit,
+  PeerTimeoutError,
+} from '@bt/peer-wire'
+import type { Alert, BanReason, DialFailure, DropReason } from './alerts.js'
+import type { BanList } from './ban-list.js'
+import type { ConnectionBudget, ReleaseSlot } from './connection-budget.js'
+import { PeerList, type PeerSource } from './peer-list.js'
+
+/** What the swarm knows of an open connection; owners extend it with their own per-peer state. */
+export interface SwarmPeer {
+  /** The peer list's key (`host:port`, the source port for an incoming peer). */
+  readonly key: string
+  readonly address: PeerAddress
+  readonly conn: PeerConnection
+  readonly incoming: boolean
+  readonly openedAt: number
+}
+
+export interface SwarmInit<S extends SwarmPeer> {
+  /** What our side of every connection says. */
+  connectionInit: PeerConnectionInit
+  /** This owner's connection cap (usually a child of the client's). */
+  budget: ConnectionBudget
+  bans: BanList
+  /** The owner stopped: nothing is dialled or accepted any more. */
+  signal: AbortSignal
+  peerRetryDelayMs?: number
+  connectTimeoutMs?: number
+  handshakeTimeoutMs?: number
+  /** Whether the owner wants connections now (not paused, not finished). */
+  wantsPeers(): boolean
+  /** Makes the owner's session for a new connection (and attaches its message listeners). */
+  createSession(peer: SwarmPeer): S
+  /** The swarm holds the new session now: the owner may start talking (or drop it). */
+  sessionOpened?(session: S): void
+  /** After the swarm forgot a session (its slot is free again). */
+  sessionClosed(session: S, reason: Error | undefined): void
+  alert(alert: Alert): void
+  /** Why this session may give its slot to a waiting candidate, if it may (see `rotate`). */
+  dropReason?(session: S, now: number): DropReason | undefined
+  /** Slots are free but no candidate is left to dial: ask the peer sources (trackers) for more. */
+  ranDry?(): void
+}
+
+export class Swarm<S extends SwarmPeer> {
+  readonly peers: PeerList
+  private readonly init: SwarmInit<S>
+  private readonly byConn = new Map<PeerConnection, S>()
+  private readonly slots = new Map<PeerConnection, ReleaseSlot>()
+  /** Connections we closed on purpose (a ban, a drop): their end is not reported as a disconnection. */
+  private readonly closing = new WeakSet<PeerConnection>()
+  private connecting = 0
+  /** `peers-unreachable` was reported and nothing changed since. */
+  private reportedUnreachable = false
+  private readonly onBanned = (ip: string) => {
+    for (const session of this.byConn.values()) {
+      if (canonicalIp(session.address.host) === ip) this.closeOnPurpose(session, new Error('banned'))
+    }
+  }
+
+  constructor(init: SwarmInit<S>) {
+    this.init = init
+    this.peers = new PeerList({ retryDelayMs: init.peerRetryDelayMs ?? 10_000, bans: init.bans })
+    init.bans.on('banned', this.onBanned)
+    init.signal.addEventListener('abort', () => this.stop(), { once: true })
+  }
+
+  get size(): number {
+    return this.byConn.size
+  }
+
+  sessions(): IterableIterator<S> {
+    return this.byConn.values()
+  }
+
+  /** The session of a connection, for extension callbacks that are handed the connection. */
+  sessionOf(conn: PeerConnection): S | undefined {
+    return this.byConn.get(conn)
+  }
+
+  /** Adds peers to dial (from any source) and dials; returns how many were new. */
+  add(peers: readonly PeerAddress[], source: Exclude<PeerSource, 'incoming'>): number {
+    const added = this.peers.addAll(peers, source)
+    if (added > 0) {
+      this.reportedUnreachable = false
+      this.dial()
+    }
+    return added
+  }
+
+  /** Takes over a connection a peer opened to us; closes it if the address is banned or no slot is free. */
+  accept(conn: PeerConnection): void {
+    const address = { host: conn.remoteAddress.host, port: conn.remoteAddress.port }
+    if (this.init.signal.aborted || !this.init.wantsPeers() || this.init.bans.isBanned(address.host)) {
+      conn.close()
+      return
+    }
+    const release = this.init.budget.acquire()
+    const candidate = release ? this.peers.addIncoming(address) : undefined
+    if (!release || !candidate) {
+      release?.()
+      conn.close()
+      return
+    }
+    this.open(candidate.key, address, conn, true, release)
+  }
+
+  /** Dials as many waiting candidates as the budget allows. */
+  dial(): void {
+    if (this.init.signal.aborted || !this.init.wantsPeers()) return
+    const now = Date.now()
+    const candidates = this.peers.takeForDialling(this.init.budget.available, now)
+    for (const candidate of candidates) {
+      const release = this.init.budget.acquire()
+      if (!release) {
+        this.peers.disconnected(candidate.key, false, 0)
+        continue
+      }
+      this.connecting++
+      connectPeer(candidate.address, this.init.connectionInit, {
+        signal: this.init.signal,
+        connectTimeoutMs: this.init.connectTimeoutMs ?? 10_000,
+        handshakeTimeoutMs: this.init.handshakeTimeoutMs ?? 10_000,
+      }).then(
+        (conn) => {
+          this.connecting--
+          this.open(candidate.key, candidate.address, conn, false, release)
+        },
+        (error: unknown) => {
+          this.connecting--
+          release()
+          this.dialFailed(candidate.key, candidate.address, error)
+        },
+      )
+    }
+  }
+
+  /** Bans the session's IP address client-wide: every swarm closes its connections from it. */
+  ban(session: S, reason: BanReason, detail: string): void {
+    this.banAddress(session.address, reason, detail)
+    this.closeOnPurpose(session, new Error(`banned: ${detail}`))
+  }
+
+  /** Bans `address`'s IP client-wide (also when no connection from it is open). */
+  banAddress(address: PeerAddress, reason: BanReason, detail: string): void {
+    if (this.init.bans.ban(address.host)) this.init.alert({ type: 'peer-banned', address, reason, detail })
+  }
+
+  /** Closes a connection we have no use for; `failed` backs the peer off before it is dialled again. */
+  drop(session: S, reason: DropReason, detail: string, failed: boolean): void {
+    this.init.alert({ type: 'peer-dropped', address: session.address, reason, detail })
+    this.closeOnPurpose(session, failed ? new Error(detail) : undefined)
+  }
+
+  /**
+   * Once a tick: when no slot is free and candidates wait, the first session its owner calls useless
+   * gives its slot up; when slots are free and nobody is left to dial, asks for more peers.
+   */
+  tick(now: number): void {
+    if (this.init.signal.aborted || !this.init.wantsPeers()) return
+    const waiting = this.peers.hasReady(now)
+    if (waiting && this.init.budget.available === 0 && this.init.dropReason) {
+      for (const session of this.byConn.values()) {
+        const reason = this.init.dropReason(session, now)
+        if (reason === undefined) continue
+        this.drop(session, reason, describeDrop(reason), reason === 'snubbed')
+        break
+      }
+    } else if (!waiting && this.init.budget.available > 0) {
+      this.init.ranDry?.()
+    }
+    this.dial()
+  }
+
+  /** Closes every connection (a pause or a stop). */
+  closeAll(): void {
+    for (const session of [...this.byConn.values()]) session.conn.close()
+  }
+
+  private open(
+    key: string,
+    address: PeerAddress,
+    conn: PeerConnection,
+    incoming: boolean,
+    release: ReleaseSlot,
+  ): void {
+    if (this.init.signal.aborted || !this.init.wantsPeers() || this.init.bans.isBanned(address.host)) {
+      release()
+      conn.close()
+      this.peers.disconnected(key, false, Date.now())
+      return
+    }
+    this.peers.connected(key)
+    this.reportedUnreachable = false
+    const session = this.init.createSession({ key, address, conn, incoming, openedAt: Date.now() })
+    this.byConn.set(conn, session)
+    this.slots.set(conn, release)
+    conn.once('close', (reason) => this.closed(session, reason))
+    this.init.sessionOpened?.(session)
+  }
+
+  private closed(session: S, reason: Error | undefined): void {
+    this.byConn.delete(session.conn)
+    this.slots.get(session.conn)?.()
+    this.slots.delete(session.conn)
+    this.peers.disconnected(session.key, reason !== undefined, Date.now())
+    const stopped = this.init.signal.aborted
+    if (reason && !stopped && !this.closing.has(session.conn)) {
+      this.init.alert({ type: 'peer-disconnected', address: session.address, error: reason })
+    }
+    this.init.sessionClosed(session, reason)
+    if (!stopped) this.dial()
+  }
+
+  private dialFailed(key: string, address: PeerAddress, error: unknown): void {
+    if (error instanceof HandshakeError && error.reason === 'self-connection') {
+      this.peers.addSelf(address)
+      return
+    }
+    this.peers.dialFailed(key, dialFailure(error), Date.now())
+    if (this.init.signal.aborted) return
+    this.reportIfUnreachable()
+    this.dial()
+  }
+
+  /** A silent hang is a bug: when every known peer failed to connect, say so once. */
+  private reportIfUnreachable(): void {
+    if (this.reportedUnreachable || this.byConn.size > 0 || this.connecting > 0) return
+    const failures = this.peers.allFailed()
+    if (!failures) return
+    this.reportedUnreachable = true
+    this.init.alert({ type: 'peers-unreachable', known: this.peers.size, failures })
+  }
+
+  private closeOnPurpose(session: S, reason: Error | undefined): void {
+    this.closing.add(session.conn)
+    session.conn.close(reason)
+  }
+
+  private stop(): void {
+    this.init.bans.off('banned', this.onBanned)
+    this.closeAll()
+  }
+}
+
+/** How a dial failed: before TCP connected, during the BitTorrent handshake, or with a wrong handshake. */
+export function dialFailure(error: unknown): DialFailure {
+  if (error instanceof HandshakeError) return 'protocol'
+  if (error instanceof PeerTimeoutError) return error.phase === 'connect' ? 'connect' : 'handshake'
+  if (error instanceof PeerConnectionError) {
+    if (error.closedByPeer) return 'handshake'
+    const code = (error.cause as NodeJS.ErrnoException | undefined)?.code
+    // A reset after TCP connected is the peer hanging up on our handshake (an MSE-only peer does).
+    return code === 'ECONNRESET' || code === 'EPIPE' ? 'handshake' : 'connect'
+  }
+  return 'connect'
+}
+
+const ROTATION_DETAIL: Partial<Record<DropReason, string>> = {
+  snubbed: 'sent nothing we asked for while other peers waited for a slot',
+  useless: 'had nothing to trade while other peers waited for a slot',
+}
+
+function describeDrop(reason: DropReason): string {
+  return ROTATION_DETAIL[reason] ?? reason
+}
