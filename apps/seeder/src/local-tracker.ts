@@ -1,4 +1,4 @@
-/// <reference path="./bittorrent-tracker-server.d.ts" />
+/// <reference types="@bt/bittorrent-tracker-types" />
 // A real tracker (the bittorrent-tracker npm server) on loopback, so a seeder works with no setup and
 // no network: HTTP only, bound to one address, on a system-chosen port.
 import type { AddressInfo } from 'node:net'

@@ -1,4 +1,4 @@
-/// <reference path="./bittorrent-tracker-server.d.ts" />
+/// <reference types="@bt/bittorrent-tracker-types" />
 // Real trackers on loopback for integration tests: bittorrent-tracker (npm) in process, and Debian's
 // opentracker as a child process (whitelist-only; see shared/INTEROP.md).
 import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises'

@@ -1,4 +1,6 @@
-// bittorrent-tracker ships no types; this covers the server surface the tests use.
+// bittorrent-tracker ships no types: the server surface the seeder and the integration tests use.
+// A package that has this one as a devDependency reaches it with
+// `/// <reference types="@bt/bittorrent-tracker-types" />`.
 declare module 'bittorrent-tracker/server' {
   import type { Socket } from 'node:dgram'
   import type { EventEmitter } from 'node:events'
