@@ -36,6 +36,22 @@ afterEach(async () => {
 })
 
 describe('Announcer', () => {
+  it('requestPeers re-announces once the re-announce floor has passed, not before', async () => {
+    const { transport, calls } = scriptedTransport({ a: 'ok' })
+    announcer = new Announcer({ ...base, tiers: [['a']], transport, minAnnounceIntervalMs: 200 })
+    announcer.requestPeers()
+    expect(calls).toEqual([])
+    announcer.start()
+    await once(announcer, 'announce')
+    announcer.requestPeers()
+    await new Promise((resolve) => setTimeout(resolve, 20))
+    expect(calls).toHaveLength(1)
+    await new Promise((resolve) => setTimeout(resolve, 200))
+    announcer.requestPeers()
+    await once(announcer, 'announce')
+    expect(calls.map((c) => c.event)).toEqual(['started', undefined])
+  })
+
   it('falls through a tier and promotes the tracker that answered', async () => {
     const { transport, calls } = scriptedTransport({ a: 'fail', b: 'ok' })
     announcer = new Announcer({ ...base, tiers: [['a', 'b']], transport, random: () => 0.999 })

@@ -212,7 +212,7 @@ export class Swarm<S extends SwarmPeer> {
   }
 
   private closed(session: S, reason: Error | undefined): void {
-    this.byConn.delete(session.conn)
+    if (!this.byConn.delete(session.conn)) return
     this.slots.get(session.conn)?.()
     this.slots.delete(session.conn)
     this.peers.disconnected(session.key, reason !== undefined, Date.now())
@@ -249,9 +249,13 @@ export class Swarm<S extends SwarmPeer> {
     session.conn.close(reason)
   }
 
+  /** The owner stopped: every session ends now, so its slots are free before `stop()` resolves. */
   private stop(): void {
     this.init.bans.off('banned', this.onBanned)
-    this.closeAll()
+    for (const session of [...this.byConn.values()]) {
+      this.closeOnPurpose(session, undefined)
+      this.closed(session, undefined)
+    }
   }
 }
 

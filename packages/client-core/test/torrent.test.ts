@@ -12,7 +12,7 @@ import {
   startLibtorrentSeeder,
 } from '@bt/test-helpers'
 import { afterAll, beforeAll, expect, it } from 'vitest'
-import { createClient } from '../src/index.js'
+import { createClient, DuplicateTorrentError, TorrentStoppedError } from '../src/index.js'
 
 describeWithTools(['py:libtorrent'], 'Torrent with a libtorrent seeder', () => {
   const content = pseudoRandomBytes(3 * 1024 * 1024 + 12_345, 'torrent-engine')
@@ -118,7 +118,7 @@ describeWithTools(['py:libtorrent'], 'Torrent with a libtorrent seeder', () => {
         signal: controller.signal,
       })
       controller.abort()
-      await expect(torrent.done).rejects.toThrow(/stopped before it finished/)
+      await expect(torrent.done).rejects.toBeInstanceOf(TorrentStoppedError)
     } finally {
       await client.close()
     }
@@ -128,6 +128,31 @@ describeWithTools(['py:libtorrent'], 'Torrent with a libtorrent seeder', () => {
     const client = createClient()
     const torrent = client.add(meta, { store: createMemoryStore(meta), peers: [], announce: false })
     await client.close()
-    await expect(torrent.done).rejects.toThrow(/stopped before it finished/)
+    await expect(torrent.done).rejects.toMatchObject({ name: 'TorrentStoppedError', infoHash: meta.infoHash })
+  })
+
+  it('remove() stops and forgets a torrent, deletes its data on request, and the torrent can come back', async () => {
+    const client = createClient()
+    try {
+      const store = createMemoryStore(meta)
+      const torrent = client.add(meta, { store, peers: [peer], announce: false })
+      expect(() => client.add(meta, { store: createMemoryStore(meta), announce: false })).toThrow(
+        DuplicateTorrentError,
+      )
+      await new Promise<void>((resolve) => torrent.once('piece', () => resolve()))
+      expect(store.have.count).toBeGreaterThan(0)
+      await client.remove(torrent, { deleteData: true })
+      await expect(torrent.done).rejects.toBeInstanceOf(TorrentStoppedError)
+      expect(client.get(meta.infoHash)).toBeUndefined()
+      expect(client.torrents).toEqual([])
+      expect(torrent.progress().peers).toBe(0)
+      // The memory store was destroyed with the data: nothing of the download is left.
+      expect(store.have.count).toBe(0)
+      const again = client.add(meta, { store: createMemoryStore(meta), peers: [peer], announce: false })
+      expect(client.get(meta.infoHash)).toBe(again)
+      await again.done
+    } finally {
+      await client.close()
+    }
   })
 })
