@@ -7,7 +7,12 @@ import { EventEmitter } from 'node:events'
 import { Bitfield } from '@bt/bitfield'
 import type { Metainfo } from '@bt/metainfo'
 import { canonicalIp, type PeerAddress } from '@bt/peer-address'
-import { createExtensionRegistry, type PeerConnectionInit, type PeerMessage } from '@bt/peer-wire'
+import {
+  createExtensionRegistry,
+  type PeerConnection,
+  type PeerConnectionInit,
+  type PeerMessage,
+} from '@bt/peer-wire'
 import { isPieceHashMismatchError, type PieceStore } from '@bt/piece-store'
 import { stopOnAbort, unboundedAbortController } from './abort.js'
 import type { Alert, DropReason } from './alerts.js'
@@ -266,7 +271,7 @@ export class Torrent extends EventEmitter<TorrentEvents> {
   }
 
   /** Takes over a connection a peer opened to us (the client's listener matched its info hash). */
-  attach(conn: Parameters<Swarm<PeerSession>['accept']>[0]): void {
+  attach(conn: PeerConnection): void {
     this.swarm.accept(conn)
   }
 

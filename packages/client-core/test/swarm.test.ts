@@ -51,6 +51,20 @@ async function startHangUp(host: string): Promise<{ host: string; port: number }
   return { host, port: (server.address() as AddressInfo).port }
 }
 
+/** A listener on 127.0.0.1 that hands every incoming peer to `swarm` (the client's job); its port. */
+async function listenFor(swarm: Swarm<SwarmPeer>): Promise<number> {
+  const server = createServer((socket) => {
+    socket.on('error', () => {})
+    acceptPeer(socket, { findTorrent: () => peerInit() }).then(
+      (conn) => swarm.accept(conn),
+      () => {},
+    )
+  })
+  await listen(server, '127.0.0.1')
+  cleanups.push(() => new Promise((resolve) => server.close(() => resolve())))
+  return (server.address() as AddressInfo).port
+}
+
 function listen(server: Server, host: string): Promise<void> {
   return new Promise((resolve, reject) => {
     server.once('error', reject)
@@ -134,16 +148,7 @@ describe('Swarm', () => {
 
   it('registers an incoming peer under the budget and forgets it when it leaves', async () => {
     const { swarm, budget, closed } = makeSwarm({ max: 1 })
-    const server = createServer((socket) => {
-      socket.on('error', () => {})
-      acceptPeer(socket, { findTorrent: () => peerInit() }).then(
-        (conn) => swarm.accept(conn),
-        () => {},
-      )
-    })
-    await listen(server, '127.0.0.1')
-    cleanups.push(() => new Promise((resolve) => server.close(() => resolve())))
-    const port = (server.address() as AddressInfo).port
+    const port = await listenFor(swarm)
     const first = await connectPeer({ host: '127.0.0.1', port }, peerInit(), { localAddress: '127.0.0.31' })
     await until(() => swarm.size === 1, 'the incoming session')
     const [session] = [...swarm.sessions()]
@@ -191,16 +196,7 @@ describe('Swarm', () => {
     const bans = new BanList()
     bans.ban('127.0.0.51')
     const { swarm } = makeSwarm({ bans })
-    const server = createServer((socket) => {
-      socket.on('error', () => {})
-      acceptPeer(socket, { findTorrent: () => peerInit() }).then(
-        (conn) => swarm.accept(conn),
-        () => {},
-      )
-    })
-    await listen(server, '127.0.0.1')
-    cleanups.push(() => new Promise((resolve) => server.close(() => resolve())))
-    const port = (server.address() as AddressInfo).port
+    const port = await listenFor(swarm)
     const conn = await connectPeer({ host: '127.0.0.1', port }, peerInit(), { localAddress: '127.0.0.51' })
     await until(() => conn.closed, 'the banned peer closed')
     expect(swarm.size).toBe(0)
