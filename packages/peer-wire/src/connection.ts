@@ -58,6 +58,8 @@ export interface PeerConnectionInit {
 export interface PeerConnectionOptions {
   /** Aborts the connect and handshake (the connection closes with the signal's reason). */
   signal?: AbortSignal
+  /** `connectPeer` only: the local IP address to dial from (a machine with several, e.g. 127.0.0.5). */
+  localAddress?: string
   /** Default 10 s. */
   connectTimeoutMs?: number
   /** From TCP connect to the peer's complete handshake. Default 10 s. */
@@ -140,7 +142,12 @@ export async function connectPeer(
 ): Promise<PeerConnection> {
   options.signal?.throwIfAborted()
   checkInit(init)
-  const socket = netConnect({ host: address.host, port: address.port, noDelay: true })
+  const socket = netConnect({
+    host: address.host,
+    port: address.port,
+    noDelay: true,
+    ...(options.localAddress !== undefined ? { localAddress: options.localAddress } : {}),
+  })
   return new PeerConnection(socket, { host: address.host, port: address.port }, init, undefined, options)
     .opened
 }

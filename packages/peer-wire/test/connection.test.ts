@@ -308,6 +308,21 @@ describe('two connections on loopback', () => {
     expect(b.remotePeerId).toEqual(a.peerId)
   })
 
+  it('dials from the given localAddress (all of 127.0.0.0/8 reaches lo on Linux)', async () => {
+    let accepted: Promise<PeerConnection> | undefined
+    const listening = await server((socket) => {
+      accepted = acceptPeer(socket, { findTorrent: () => baseInit() })
+    })
+    const a = await connectPeer({ host: '127.0.0.1', port: listening.port }, baseInit(), {
+      localAddress: '127.0.0.5',
+    })
+    const b = await accepted!
+    cleanups.push(() => a.close())
+    cleanups.push(() => b.close())
+    expect(b.remoteAddress.host).toBe('127.0.0.5')
+    expect(a.remoteAddress).toEqual({ host: '127.0.0.1', port: listening.port })
+  })
+
   it('is aborted by its signal during the handshake', async () => {
     const listening = await server(() => {})
     const controller = new AbortController()
