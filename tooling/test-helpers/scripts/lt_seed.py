@@ -1,12 +1,13 @@
 #!/usr/bin/python3
-"""A libtorrent 2.0 seeder (or torrent maker) on 127.0.0.1 for interop tests.
+"""A libtorrent 2.0 seeder (or torrent maker) on a loopback address for interop tests.
 
-Seed:  lt_seed.py seed --torrent T --save-path DIR [--port N] [--settings JSON]
-       Prints one JSON line {"event": "ready", "port": …, "infoHash": …, "peerIdPrefix": …} once the
-       torrent is seeding and listening, then runs until SIGTERM/SIGINT. Port 0 lets libtorrent choose.
+Seed:  lt_seed.py seed --torrent T --save-path DIR [--host IP] [--port N] [--settings JSON]
+       Prints one JSON line {"event": "ready", "host": …, "port": …, "infoHash": …, "peerIdPrefix": …}
+       once the torrent is seeding and listening, then runs until SIGTERM/SIGINT. Port 0 lets libtorrent
+       choose; the host (default 127.0.0.1) may be any of 127.0.0.0/8, so each peer of a test has its own.
 Make:  lt_seed.py make --content PATH --torrent OUT [--piece-length N] [--tracker URL]...
        Writes a .torrent for PATH (a file or a directory) and prints {"event": "made", "infoHash": …}.
-Leech: lt_seed.py leech --torrent T --save-path DIR [--peer HOST:PORT]... [--settings JSON]
+Leech: lt_seed.py leech --torrent T --save-path DIR [--host IP] [--peer HOST:PORT]... [--settings JSON]
        Downloads T into DIR (from the torrent's trackers and the given peers), prints
        {"event": "done", "seconds": …} once every piece is verified, and exits.
 Failures print {"event": "error", "message": …} and exit 1.
@@ -51,7 +52,10 @@ def loopback_settings(args, base):
     settings = base
     settings.update(
         {
-            "listen_interfaces": "127.0.0.1:%d" % args.port,
+            "listen_interfaces": "%s:%d" % (args.host, args.port),
+            # Peers are dialled from the listen address too, so the peer has one address whichever way
+            # a connection goes (otherwise outgoing connections leave from 127.0.0.1).
+            "outgoing_interfaces": args.host,
             "enable_dht": False,
             "enable_lsd": False,
             "enable_upnp": False,
@@ -107,6 +111,7 @@ def seed(args):
     fingerprint = settings.get("peer_fingerprint") or session.get_settings().get("peer_fingerprint", "")
     emit(
         event="ready",
+        host=args.host,
         port=session.listen_port(),
         infoHash=str(info.info_hashes().v1),
         peerIdPrefix=fingerprint,
@@ -154,6 +159,7 @@ def main():
     seed_parser = sub.add_parser("seed")
     seed_parser.add_argument("--torrent", required=True)
     seed_parser.add_argument("--save-path", required=True)
+    seed_parser.add_argument("--host", default="127.0.0.1")
     seed_parser.add_argument("--port", type=int, default=0)
     seed_parser.add_argument("--settings", help="JSON object of libtorrent settings to override")
     seed_parser.add_argument("--timeout", type=int, default=60)
@@ -166,6 +172,7 @@ def main():
     leech_parser = sub.add_parser("leech")
     leech_parser.add_argument("--torrent", required=True)
     leech_parser.add_argument("--save-path", required=True)
+    leech_parser.add_argument("--host", default="127.0.0.1")
     leech_parser.add_argument("--port", type=int, default=0)
     leech_parser.add_argument("--peer", action="append", default=[])
     leech_parser.add_argument("--settings", help="JSON object of libtorrent settings to override")

@@ -1,5 +1,6 @@
-// libtorrent 2.0 (Debian's python3-libtorrent) as a real peer for interop tests: a seeder on 127.0.0.1 and a
-// torrent maker, both driven by scripts/lt_seed.py. Needs `describeWithTools(['py:libtorrent'], …)`.
+// libtorrent 2.0 (Debian's python3-libtorrent) as a real peer for interop tests: a seeder on a loopback
+// address of its own and a torrent maker, both driven by scripts/lt_seed.py. Needs
+// `describeWithTools(['py:libtorrent'], …)`.
 import { fileURLToPath } from 'node:url'
 import { type StartedProcess, startProcess } from './processes.js'
 
@@ -10,16 +11,26 @@ export interface LibtorrentSeederInit {
   torrentPath: string
   /** The directory that holds the torrent's content (libtorrent's `save_path`). */
   savePath: string
-  /** TCP port on 127.0.0.1; 0 (default) lets libtorrent choose. */
+  /**
+   * The address it listens on and dials from; default 127.0.0.1. Give each peer of a test its own
+   * (127.0.0.2, 127.0.0.3, …: Linux routes all of 127.0.0.0/8 to `lo`), so a ban of one IP spares the rest.
+   */
+  host?: string
+  /** TCP port on `host`; 0 (default) lets libtorrent choose. */
   port?: number
-  /** libtorrent settings overriding the loopback defaults (`high_performance_seed`, no DHT/LSD/uTP…). */
+  /**
+   * libtorrent settings overriding the loopback defaults (`high_performance_seed`, no DHT/LSD/uTP…),
+   * e.g. `{ out_enc_policy: 0, in_enc_policy: 0 }` for a seeder that only speaks encrypted.
+   */
   settings?: Record<string, string | number | boolean>
   /** How long to wait for the torrent to be checked and seeding. Default 60 s. */
   timeoutMs?: number
 }
 
 export interface LibtorrentSeeder {
-  /** The port it accepts peers on (127.0.0.1). */
+  /** The address it accepts peers on and dials from. */
+  host: string
+  /** The port it accepts peers on. */
   port: number
   /** The torrent's v1 info hash, hex, as libtorrent computed it. */
   infoHash: string
@@ -32,7 +43,7 @@ export interface LibtorrentSeeder {
 /** Starts a libtorrent seeder and resolves once the torrent is verified, seeding and listening. */
 export async function startLibtorrentSeeder(init: LibtorrentSeederInit): Promise<LibtorrentSeeder> {
   const args = [SCRIPT, 'seed', '--torrent', init.torrentPath, '--save-path', init.savePath]
-  args.push('--port', `${init.port ?? 0}`)
+  args.push('--host', init.host ?? '127.0.0.1', '--port', `${init.port ?? 0}`)
   if (init.settings) args.push('--settings', JSON.stringify(init.settings))
   const timeoutMs = init.timeoutMs ?? 60_000
   args.push('--timeout', `${Math.ceil(timeoutMs / 1000)}`)
@@ -41,6 +52,7 @@ export async function startLibtorrentSeeder(init: LibtorrentSeederInit): Promise
     const ready = await firstEvent(process, timeoutMs + 5_000)
     if (ready.event !== 'ready') throw new Error(`libtorrent seeder failed: ${ready.message}`)
     return {
+      host: String(ready.host),
       port: Number(ready.port),
       infoHash: String(ready.infoHash),
       peerIdPrefix: String(ready.peerIdPrefix),

@@ -2,18 +2,18 @@
 import { createSocket } from 'node:dgram'
 import { type AddressInfo, connect, createServer } from 'node:net'
 
-/** A port free for both TCP and UDP on 127.0.0.1 right now (opentracker wants both). */
-export async function freeTcpAndUdpPort(): Promise<number> {
+/** A port free for both TCP and UDP on `host` right now (opentracker wants both). */
+export async function freeTcpAndUdpPort(host = '127.0.0.1'): Promise<number> {
   for (let attempt = 0; attempt < 20; attempt++) {
     const tcp = createServer()
     const port = await new Promise<number>((resolve, reject) => {
       tcp.once('error', reject)
-      tcp.listen(0, '127.0.0.1', () => resolve((tcp.address() as AddressInfo).port))
+      tcp.listen(0, host, () => resolve((tcp.address() as AddressInfo).port))
     })
     const udp = createSocket('udp4')
     const udpFree = await new Promise<boolean>((resolve) => {
       udp.once('error', () => resolve(false))
-      udp.bind(port, '127.0.0.1', () => resolve(true))
+      udp.bind(port, host, () => resolve(true))
     })
     udp.close()
     await new Promise((resolve) => tcp.close(resolve))
