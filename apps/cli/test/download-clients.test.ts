@@ -135,13 +135,20 @@ describeWithTools(
         ])
         // Slow seeders, so the download lasts a few progress ticks and the fastest cannot serve it alone.
         const seeders = await Promise.allSettled([
+          // Each on its own address, as in a real swarm.
           startLibtorrentSeeder({
             torrentPath: single.torrentPath,
             savePath: lt,
+            host: '127.0.0.2',
             settings: throttled(1024 * KIB),
           }),
-          startTransmission({ torrentPath: single.torrentPath, directory: transmission }),
-          startAria2({ torrentPath: single.torrentPath, directory: aria2, uploadLimit: '1M' }),
+          startTransmission({ torrentPath: single.torrentPath, directory: transmission, host: '127.0.0.3' }),
+          startAria2({
+            torrentPath: single.torrentPath,
+            directory: aria2,
+            uploadLimit: '1M',
+            host: '127.0.0.4',
+          }),
         ])
         for (const seeder of seeders) if (seeder.status === 'fulfilled') started(seeder.value)
         for (const seeder of seeders) if (seeder.status === 'rejected') throw seeder.reason

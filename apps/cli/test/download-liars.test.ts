@@ -1,6 +1,6 @@
 // `bt download` with a lying peer in the swarm next to an honest libtorrent seeder: whatever the liar
 // does, the download completes byte-identical, the honest seeder is never blamed, and a peer that sends
-// corrupt data is banned.
+// corrupt data is banned. Each sits on its own loopback address, as a ban is on the IP.
 import { join } from 'node:path'
 import {
   compareContent,
@@ -13,38 +13,51 @@ import {
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest'
 import { type LiarBehavior, type LiarPeer, startLiarPeer } from './liar-peer.js'
 import {
+  type AlertEvent,
+  alerts,
+  alertsOfType,
   bt,
+  describeAlerts,
   describeRun,
   freshDir,
+  hostOf,
   makeFixture,
   removeFixture,
   type TorrentFixture,
   throttled,
   waitForSeeders,
-  warnings,
 } from './swarm.js'
 
 const KIB = 1024
+const SEEDER_HOST = '127.0.0.2'
+const LIAR_HOST = '127.0.0.66'
 
 interface Case {
   behavior: LiarBehavior
-  /** What must be true of the liar and the client's warnings after a successful download. */
-  check(liar: LiarPeer, warned: string[]): Promise<void> | void
+  /** What must be true of the liar and the client's alerts after a successful download. */
+  check(liar: LiarPeer, alerted: AlertEvent[]): Promise<void> | void
+}
+
+/** The liar was banned on its IP for the data it sent. */
+function expectLiarBanned(liar: LiarPeer, alerted: AlertEvent[]) {
+  const bans = alertsOfType(alerted, 'peer-banned').filter((ban) => hostOf(ban.address) === liar.host)
+  expect(bans.length, describeAlerts(alerted)).toBeGreaterThan(0)
+  expect(['corrupt-data', 'repeated-hash-failures']).toContain(bans[0]!.reason)
 }
 
 const cases: Case[] = [
   {
     behavior: 'corrupt',
-    check(liar, warned) {
+    check(liar, alerted) {
       expect(liar.stats.blocksSent).toBeGreaterThan(0)
-      expect(warned.some((message) => message.includes(`banned peer 127.0.0.1:${liar.port}`))).toBe(true)
+      expectLiarBanned(liar, alerted)
     },
   },
   {
     behavior: 'corrupt-shared',
-    check(liar, warned) {
+    check(liar, alerted) {
       expect(liar.stats.blocksSent).toBeGreaterThan(0)
-      expect(warned.some((message) => message.includes(`banned peer 127.0.0.1:${liar.port}`))).toBe(true)
+      expectLiarBanned(liar, alerted)
     },
   },
   {
@@ -55,20 +68,22 @@ const cases: Case[] = [
   },
   {
     behavior: 'unrequested',
-    check(liar, warned) {
+    check(liar, alerted) {
       expect(liar.stats.blocksSent).toBeGreaterThan(0)
       // Its honest answers are fine; garbage nobody asked for must never reach a piece.
-      expect(warned.filter((message) => message.includes('failed its hash check'))).toEqual([])
+      expect(alertsOfType(alerted, 'piece-failed')).toEqual([])
     },
   },
   {
     behavior: 'oversized',
-    async check(liar, warned) {
+    async check(liar, alerted) {
       // Dropped, not waited on: the frame never completes.
       expect(liar.stats.closedByClient).toBeGreaterThan(0)
-      expect(warned.some((message) => message.startsWith(`peer 127.0.0.1:${liar.port} disconnected`))).toBe(
-        true,
-      )
+      const disconnected = alertsOfType(alerted, 'peer-disconnected')
+      expect(
+        disconnected.some((alert) => alert.address === `${liar.host}:${liar.port}`),
+        describeAlerts(alerted),
+      ).toBe(true)
     },
   },
   {
@@ -97,6 +112,7 @@ describeWithTools(['py:libtorrent'], 'bt download with a lying peer in the swarm
     seeder = await startLibtorrentSeeder({
       torrentPath: fixture.torrentPath,
       savePath: fixture.seedDir,
+      host: SEEDER_HOST,
       settings: throttled(2048 * KIB),
     })
     await waitForSeeders(tracker.httpUrl, fixture.infoHash, 1)
@@ -120,19 +136,22 @@ describeWithTools(['py:libtorrent'], 'bt download with a lying peer in the swarm
         infoHash: fixture.infoHash,
         content: fixture.data.get(fixture.name)!,
         pieceLength: fixture.pieceLength,
+        host: LIAR_HOST,
       })
       const dir = await freshDir(fixture, `out-${behavior}`)
       const run = await bt(
-        ['download', fixture.torrentPath, '-d', dir, '--json', '--peer', `127.0.0.1:${liar.port}`],
+        ['download', fixture.torrentPath, '-d', dir, '--json', '--peer', `${liar.host}:${liar.port}`],
         { timeoutMs: 30_000 },
       )
       expect(run.code, describeRun(run)).toBe(0)
       expect(await compareContent(fixture.contentPath, join(dir, fixture.name))).toEqual([])
       expect(liar.stats.connections).toBeGreaterThan(0)
-      const warned = warnings(run.events)
+      const alerted = alerts(run.events)
       // A piece the liar and the seeder both sent blocks of may fail and name both; only a ban is blame.
-      expect(warned.filter((message) => message.includes(`banned peer 127.0.0.1:${seeder.port}`))).toEqual([])
-      await check(liar, warned)
+      expect(
+        alertsOfType(alerted, 'peer-banned').filter((ban) => hostOf(ban.address) === seeder.host),
+      ).toEqual([])
+      await check(liar, alerted)
     }, 40_000)
   }
 })

@@ -25,10 +25,13 @@ export function startLibtorrentLeecher(init: {
   torrentPath: string
   savePath: string
   peers?: readonly string[]
+  /** The address it listens on, dials and announces from; default 127.0.0.1. */
+  host?: string
   settings?: Record<string, string | number | boolean>
   timeoutS?: number
 }): LibtorrentLeecher {
   const args = [LT_SCRIPT, 'leech', '--torrent', init.torrentPath, '--save-path', init.savePath]
+  if (init.host !== undefined) args.push('--host', init.host)
   for (const peer of init.peers ?? []) args.push('--peer', peer)
   if (init.settings) args.push('--settings', JSON.stringify(init.settings))
   args.push('--timeout', `${init.timeoutS ?? 60}`)

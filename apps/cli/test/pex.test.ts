@@ -25,6 +25,9 @@ import {
 } from './swarm.js'
 
 const KIB = 1024
+// Every peer on its own loopback address, so PEX lists them as a real swarm's would.
+const SEED_HOSTS = ['127.0.0.2', '127.0.0.3'] as const
+const LIBTORRENT_HOST = '127.0.0.5'
 let tracker: LoopbackTracker
 let fixture: TorrentFixture
 /** The same info dictionary with the tracker in it: what the hub and the leecher are given. */
@@ -55,13 +58,14 @@ afterAll(async () => {
 
 describeWithTools(['py:libtorrent'], 'peer exchange with libtorrent', () => {
   it('bt download finds the seeders through a libtorrent peer’s PEX and completes from them', async () => {
-    const seedPorts = [await startBtSeed(), await startBtSeed()]
+    const seeds = [await startBtSeed(SEED_HOSTS[0]), await startBtSeed(SEED_HOSTS[1])]
     // The hub downloads at 8 KiB/s: it stays connected to both seeders and has almost nothing to give.
     const hubDir = await freshDir(fixture, 'hub')
     const hub = startLibtorrentLeecher({
       torrentPath: trackedTorrent,
       savePath: hubDir,
-      peers: seedPorts.map((port) => `127.0.0.1:${port}`),
+      host: LIBTORRENT_HOST,
+      peers: seeds,
       settings: throttledDownload(8 * KIB),
       timeoutS: 80,
     })
@@ -77,7 +81,7 @@ describeWithTools(['py:libtorrent'], 'peer exchange with libtorrent', () => {
   }, 90_000)
 
   it('a libtorrent leecher that knows only our hub finds the seeders through our PEX', async () => {
-    const seedPorts = [await startBtSeed(), await startBtSeed()]
+    const seeds = [await startBtSeed(SEED_HOSTS[0]), await startBtSeed(SEED_HOSTS[1])]
     // Our hub downloads at 8 KiB/s: connected to both seeders, with almost nothing to give.
     const hubPort = await freeTcpAndUdpPort()
     const hubDir = await freshDir(fixture, 'bt-hub')
@@ -92,7 +96,7 @@ describeWithTools(['py:libtorrent'], 'peer exchange with libtorrent', () => {
         `${hubPort}`,
         '--download-limit',
         '8K',
-        ...seedPorts.flatMap((port) => ['--peer', `127.0.0.1:${port}`]),
+        ...seeds.flatMap((seed) => ['--peer', seed]),
       ],
       { cwd: fixture.root },
     )
@@ -102,6 +106,7 @@ describeWithTools(['py:libtorrent'], 'peer exchange with libtorrent', () => {
     const leecher = startLibtorrentLeecher({
       torrentPath: fixture.torrentPath,
       savePath: dir,
+      host: LIBTORRENT_HOST,
       peers: [`127.0.0.1:${hubPort}`],
       timeoutS: 45,
     })
@@ -115,18 +120,15 @@ describeWithTools(['py:libtorrent'], 'peer exchange with libtorrent', () => {
   }, 90_000)
 })
 
-/** `bt seed` of the tracker-less torrent on 127.0.0.1; resolves with its port. */
-async function startBtSeed(): Promise<number> {
-  const seed = spawnBtProcess(
-    ['seed', fixture.torrentPath, fixture.seedDir, '--host', '127.0.0.1', '--json'],
-    {
-      cwd: fixture.root,
-    },
-  )
+/** `bt seed` of the tracker-less torrent on `host`; resolves with its `host:port`. */
+async function startBtSeed(host: string): Promise<string> {
+  const seed = spawnBtProcess(['seed', fixture.torrentPath, fixture.seedDir, '--host', host, '--json'], {
+    cwd: fixture.root,
+  })
   cleanups.push(async () => void (await stopBt(seed)))
   const seeding = (await seed.waitFor(
     (event) => (event as { event: string }).event === 'seeding',
     30_000,
   )) as unknown as { port: number }
-  return seeding.port
+  return `${host}:${seeding.port}`
 }

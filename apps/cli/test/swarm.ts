@@ -156,10 +156,54 @@ export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms))
 }
 
+/** Why the client banned a peer's IP address. */
+export type BanReason =
+  | 'corrupt-data'
+  | 'repeated-hash-failures'
+  | 'unrequested-blocks'
+  | 'request-flood'
+  | 'metadata-mismatch'
+  | 'metadata-protocol'
+
+/** Why the client closed a connection without a ban. */
+export type DropReason = 'snubbed' | 'useless' | 'no-metadata' | 'metadata-timeout'
+
+/**
+ * One alert line of `--json`: what the client survived or gave up on, typed by `event`, with `message`
+ * the line people read. Peer addresses are `ip:port` strings.
+ */
+export type AlertEvent = { message: string } & (
+  | { event: 'peer-banned'; address: string; reason: BanReason; detail: string }
+  | { event: 'peer-dropped'; address: string; reason: DropReason; detail: string }
+  | { event: 'peer-disconnected'; address: string; error: string }
+  | {
+      event: 'peers-unreachable'
+      known: number
+      failures: { connect: number; handshake: number; protocol: number }
+    }
+  | { event: 'tracker-failed'; url: string; error: string }
+  | { event: 'all-trackers-failed'; error: string }
+  | { event: 'piece-failed'; index: number; peers: string[] }
+  | { event: 'metadata-failed'; peers: string[] }
+)
+
+export type AlertType = AlertEvent['event']
+
+const ALERT_TYPES: ReadonlySet<string> = new Set<AlertType>([
+  'peer-banned',
+  'peer-dropped',
+  'peer-disconnected',
+  'peers-unreachable',
+  'tracker-failed',
+  'all-trackers-failed',
+  'piece-failed',
+  'metadata-failed',
+])
+
 /** One `--json` line of `bt download`. */
 export type DownloadEvent =
   | ({ event: 'progress' } & TorrentProgress)
-  | { event: 'warning'; message: string }
+  | AlertEvent
   | { event: 'done'; torrent: string; path: string }
 
 export function parseEvents(stdout: string): DownloadEvent[] {
@@ -173,8 +217,31 @@ export function progressEvents(events: readonly DownloadEvent[]) {
   return events.flatMap((event) => (event.event === 'progress' ? [event] : []))
 }
 
-export function warnings(events: readonly DownloadEvent[]): string[] {
-  return events.flatMap((event) => (event.event === 'warning' ? [event.message] : []))
+/** Every alert line, in order. */
+export function alerts(events: readonly { event: string }[]): AlertEvent[] {
+  return events.filter((event): event is AlertEvent => ALERT_TYPES.has(event.event))
+}
+
+/** The alert lines of one type, e.g. `alertsOfType(run.events, 'peer-banned')`. */
+export function alertsOfType<T extends AlertType>(
+  events: readonly { event: string }[],
+  type: T,
+): Extract<AlertEvent, { event: T }>[] {
+  return alerts(events).filter((event): event is Extract<AlertEvent, { event: T }> => event.event === type)
+}
+
+/** The IP of an `ip:port` (or `[ipv6]:port`) address. */
+export function hostOf(address: string): string {
+  const colon = address.lastIndexOf(':')
+  const host = colon < 0 ? address : address.slice(0, colon)
+  return host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host
+}
+
+/** The alerts' messages, one a line, for assertion messages. */
+export function describeAlerts(events: readonly { event: string }[]): string {
+  return alerts(events)
+    .map((alert) => `${alert.event}: ${alert.message}`)
+    .join('\n')
 }
 
 export interface BtRun extends BtResult {
