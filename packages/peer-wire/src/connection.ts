@@ -3,7 +3,7 @@
 import { EventEmitter } from 'node:events'
 import { connect as netConnect, type Socket } from 'node:net'
 import { Bitfield, BitfieldError } from '@bt/bitfield'
-import { ipToBytes } from '@bt/peer-address'
+import { canonicalIp, ipToBytes } from '@bt/peer-address'
 import { MessageDecoder } from './decoder.js'
 import { encodedLength, encodeMessageInto, pieceHeaderInto } from './encoder.js'
 import {
@@ -167,7 +167,9 @@ export function acceptPeer(
     return Promise.reject(options.signal.reason)
   }
   socket.setNoDelay(true)
-  const address = { host: socket.remoteAddress ?? '', port: socket.remotePort ?? 0 }
+  // A dual-stack listener sees IPv4 peers as `::ffff:a.b.c.d`: name them as they dial and are banned.
+  const host = socket.remoteAddress ?? ''
+  const address = { host: canonicalIp(host) ?? host, port: socket.remotePort ?? 0 }
   return new PeerConnection(socket, address, undefined, accept, options).opened
 }
 

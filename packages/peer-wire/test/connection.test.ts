@@ -1,4 +1,4 @@
-import type { Socket } from 'node:net'
+import { type AddressInfo, createServer, type Socket } from 'node:net'
 import { Bitfield } from '@bt/bitfield'
 import { afterEach, describe, expect, it } from 'vitest'
 import {
@@ -321,6 +321,21 @@ describe('two connections on loopback', () => {
     cleanups.push(() => b.close())
     expect(b.remoteAddress.host).toBe('127.0.0.5')
     expect(a.remoteAddress).toEqual({ host: '127.0.0.1', port: listening.port })
+  })
+
+  it('names an IPv4 peer of a dual-stack listener by its IPv4 address, not ::ffff:a.b.c.d', async () => {
+    let accepted: Promise<PeerConnection> | undefined
+    const dualStack = createServer((socket) => {
+      accepted = acceptPeer(socket, { findTorrent: () => baseInit() })
+    })
+    await new Promise<void>((resolve) => dualStack.listen(0, '::', resolve))
+    cleanups.push(() => new Promise<void>((resolve) => dualStack.close(() => resolve())))
+    const port = (dualStack.address() as AddressInfo).port
+    const a = await connectPeer({ host: '127.0.0.1', port }, baseInit(), { localAddress: '127.0.0.6' })
+    const b = await accepted!
+    cleanups.push(() => a.close())
+    cleanups.push(() => b.close())
+    expect(b.remoteAddress.host).toBe('127.0.0.6')
   })
 
   it('is aborted by its signal during the handshake', async () => {
