@@ -25,12 +25,28 @@ export function reportAlerts(source: AlertSource, io: CliIo, mode: AlertMode): v
   })
 }
 
+/** A field of an alert as JSON carries it. */
+type JsonField<T> = T extends PeerAddress
+  ? string
+  : T extends Error
+    ? string
+    : T extends readonly (infer U)[]
+      ? JsonField<U>[]
+      : T
+
+/** One alert as a `--json` line: `event` is the alert's type, `message` the line people read. */
+export type AlertJson = Alert extends infer A
+  ? A extends Alert
+    ? { event: A['type']; message: string } & { [K in Exclude<keyof A, 'type'>]: JsonField<A[K]> }
+    : never
+  : never
+
 /** The alert as a JSON object: addresses as `ip:port`, errors as their message. */
-export function alertJson(alert: Alert): Record<string, unknown> {
+export function alertJson(alert: Alert): AlertJson {
   const { type, ...fields } = alert
   const json: Record<string, unknown> = { event: type, message: describeAlert(alert) }
   for (const [key, value] of Object.entries(fields)) json[key] = jsonValue(value)
-  return json
+  return json as AlertJson
 }
 
 function jsonValue(value: unknown): unknown {

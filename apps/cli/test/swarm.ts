@@ -9,6 +9,7 @@ import { bytesToKey, decode } from '@bt/bencode'
 import type { TorrentProgress } from '@bt/client-core'
 import { createTorrent } from '@bt/metainfo'
 import { type ContentFileSpec, writeContentTree } from '@bt/test-helpers'
+import type { AlertJson } from '../src/alert-output.js'
 import { type BtResult, cliRoot, runBt, tsxLoader } from './run-bt.js'
 
 export interface TorrentFixture {
@@ -156,49 +157,23 @@ export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms))
 }
 
-/** Why the client banned a peer's IP address. */
-export type BanReason =
-  | 'corrupt-data'
-  | 'repeated-hash-failures'
-  | 'unrequested-blocks'
-  | 'request-flood'
-  | 'metadata-mismatch'
-  | 'metadata-protocol'
+/** One alert line of `--json` (see `reportAlerts`). */
+export type AlertEvent = AlertJson
+export type AlertType = AlertJson['event']
 
-/** Why the client closed a connection without a ban. */
-export type DropReason = 'snubbed' | 'useless' | 'no-metadata' | 'metadata-timeout'
-
-/**
- * One alert line of `--json`: what the client survived or gave up on, typed by `event`, with `message`
- * the line people read. Peer addresses are `ip:port` strings.
- */
-export type AlertEvent = { message: string } & (
-  | { event: 'peer-banned'; address: string; reason: BanReason; detail: string }
-  | { event: 'peer-dropped'; address: string; reason: DropReason; detail: string }
-  | { event: 'peer-disconnected'; address: string; error: string }
-  | {
-      event: 'peers-unreachable'
-      known: number
-      failures: { connect: number; handshake: number; protocol: number }
-    }
-  | { event: 'tracker-failed'; url: string; error: string }
-  | { event: 'all-trackers-failed'; error: string }
-  | { event: 'piece-failed'; index: number; peers: string[] }
-  | { event: 'metadata-failed'; peers: string[] }
+// Every alert type, checked complete by the compiler: lines of other events are not alerts.
+const ALERT_TYPES: ReadonlySet<string> = new Set(
+  Object.keys({
+    'peer-banned': true,
+    'peer-dropped': true,
+    'peer-disconnected': true,
+    'peers-unreachable': true,
+    'tracker-failed': true,
+    'all-trackers-failed': true,
+    'piece-failed': true,
+    'metadata-failed': true,
+  } satisfies Record<AlertType, true>),
 )
-
-export type AlertType = AlertEvent['event']
-
-const ALERT_TYPES: ReadonlySet<string> = new Set<AlertType>([
-  'peer-banned',
-  'peer-dropped',
-  'peer-disconnected',
-  'peers-unreachable',
-  'tracker-failed',
-  'all-trackers-failed',
-  'piece-failed',
-  'metadata-failed',
-])
 
 /** One `--json` line of `bt download`. */
 export type DownloadEvent =
