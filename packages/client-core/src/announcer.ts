@@ -28,7 +28,7 @@ export interface AnnouncerInit {
   /** Per-request limit. Default 30 s. */
   requestTimeoutMs?: number
   /** Lower bound for re-announce intervals whatever the tracker says. Default 30 s. */
-  minAnnounceIntervalMs?: number
+  minAnnounceIntervalMs?: number | undefined
   backoff?: BackoffOptions
   numwant?: number
   random?: () => number
@@ -295,16 +295,22 @@ export async function announceOnce(
   throw new AllTrackersFailedError(failures)
 }
 
+/** What an announcer feeds: a torrent or a metadata fetch. */
+export interface AnnouncerOwner {
+  addPeers(peers: PeerAddress[], source: 'tracker'): unknown
+  emit(event: 'alert', alert: Alert): unknown
+}
+
 /**
- * Feeds an announcer's peers to its owner (a torrent, a metadata fetch) and turns its failures into the
- * owner's alerts: a tracker down is for the logs, never fatal.
+ * An announcer whose peers go to its owner's swarm and whose failures become the owner's alerts: a
+ * tracker down is for the logs, never fatal.
  */
-export function followAnnouncer(
-  announcer: Announcer,
-  onPeers: (peers: PeerAddress[]) => void,
-  alert: (alert: Alert) => void,
-): void {
-  announcer.on('peers', (peers) => onPeers(peers))
-  announcer.on('tracker-error', ({ url, error }) => alert({ type: 'tracker-failed', url, error }))
-  announcer.on('all-failed', (error) => alert({ type: 'all-trackers-failed', error }))
+export function ownedAnnouncer(init: AnnouncerInit, owner: AnnouncerOwner): Announcer {
+  const announcer = new Announcer(init)
+  announcer.on('peers', (peers) => owner.addPeers(peers, 'tracker'))
+  announcer.on('tracker-error', ({ url, error }) =>
+    owner.emit('alert', { type: 'tracker-failed', url, error }),
+  )
+  announcer.on('all-failed', (error) => owner.emit('alert', { type: 'all-trackers-failed', error }))
+  return announcer
 }

@@ -17,14 +17,14 @@ import {
 } from '@bt/peer-wire'
 import { stopOnAbort, unboundedAbortController } from './abort.js'
 import type { Alert, BanReason } from './alerts.js'
-import { Announcer, followAnnouncer } from './announcer.js'
+import { type Announcer, ownedAnnouncer } from './announcer.js'
 import { BanList } from './ban-list.js'
 import { type ConnectionBudget, createConnectionBudget } from './connection-budget.js'
 import { InvalidMetadataError, TorrentStoppedError } from './errors.js'
 import { CLIENT_NAME } from './peer-id.js'
 import type { PeerSource } from './peer-list.js'
 import { PeerExchange } from './pex.js'
-import { Swarm, type SwarmPeer } from './swarm.js'
+import { type DialOptions, dialOptions, Swarm, type SwarmPeer } from './swarm.js'
 import type { TrackerTransport } from './tracker-transport.js'
 import {
   decodeMetadataMessage,
@@ -37,7 +37,7 @@ import {
   UT_METADATA,
 } from './ut-metadata.js'
 
-export interface MetadataFetchInit {
+export interface MetadataFetchInit extends DialOptions {
   magnet: MagnetLink
   peerId: Uint8Array
   /** The port announced to trackers. */
@@ -60,10 +60,8 @@ export interface MetadataFetchInit {
    * its slot to another; it may be dialled again later. Default 30 s.
    */
   metadataWaitMs?: number
-  connectTimeoutMs?: number
-  handshakeTimeoutMs?: number
+  /** Re-announce floor (tests shrink it). Default 30 s. */
   minAnnounceIntervalMs?: number
-  peerRetryDelayMs?: number
 }
 
 export interface MetadataFetchResult {
@@ -151,9 +149,7 @@ export class MetadataFetch extends EventEmitter<MetadataFetchEvents> {
       budget: createConnectionBudget(init.maxConnections ?? 30, init.connectionBudget),
       bans: this.bans,
       signal: this.stopController.signal,
-      ...(init.peerRetryDelayMs !== undefined ? { peerRetryDelayMs: init.peerRetryDelayMs } : {}),
-      ...(init.connectTimeoutMs !== undefined ? { connectTimeoutMs: init.connectTimeoutMs } : {}),
-      ...(init.handshakeTimeoutMs !== undefined ? { handshakeTimeoutMs: init.handshakeTimeoutMs } : {}),
+      ...dialOptions(init),
       wantsPeers: () => this.started,
       createSession: (peer) => ({ ...peer, asked: new Map(), assembly: undefined, unasked: 0 }),
       sessionOpened: (session) => this.opened(session),
@@ -165,22 +161,18 @@ export class MetadataFetch extends EventEmitter<MetadataFetchEvents> {
     })
     this.swarm.peers.addAll([...(init.peers ?? []), ...magnetPeerAddresses(init.magnet)], 'manual')
     if (init.transport && init.magnet.trackers.length > 0) {
-      this.announcer = new Announcer({
-        tiers: init.magnet.trackers.map((url) => [url]),
-        infoHash: init.magnet.infoHashBytes,
-        peerId: init.peerId,
-        port: init.port,
-        // The size is unknown: `left` must still say we need data, or trackers count us as a seed.
-        stats: () => ({ uploaded: 0, downloaded: 0, left: 1 }),
-        transport: init.transport,
-        ...(init.minAnnounceIntervalMs !== undefined
-          ? { minAnnounceIntervalMs: init.minAnnounceIntervalMs }
-          : {}),
-      })
-      followAnnouncer(
-        this.announcer,
-        (peers) => this.addPeers(peers, 'tracker'),
-        (alert) => this.emit('alert', alert),
+      this.announcer = ownedAnnouncer(
+        {
+          tiers: init.magnet.trackers.map((url) => [url]),
+          infoHash: init.magnet.infoHashBytes,
+          peerId: init.peerId,
+          port: init.port,
+          // The size is unknown: `left` must still say we need data, or trackers count us as a seed.
+          stats: () => ({ uploaded: 0, downloaded: 0, left: 1 }),
+          transport: init.transport,
+          minAnnounceIntervalMs: init.minAnnounceIntervalMs,
+        },
+        this,
       )
     }
   }

@@ -28,7 +28,26 @@ export interface SwarmPeer {
   readonly openedAt: number
 }
 
-export interface SwarmInit<S extends SwarmPeer> {
+/** How patiently peers are dialled; torrents and fetches pass their own on to their swarm. */
+export interface DialOptions {
+  /** Back-off after a peer's first failure; doubles per failure. Default 10 s. */
+  peerRetryDelayMs?: number | undefined
+  /** Default 10 s. */
+  connectTimeoutMs?: number | undefined
+  /** Default 10 s. */
+  handshakeTimeoutMs?: number | undefined
+}
+
+/** The dial options of a larger init object. */
+export function dialOptions({
+  peerRetryDelayMs,
+  connectTimeoutMs,
+  handshakeTimeoutMs,
+}: DialOptions): DialOptions {
+  return { peerRetryDelayMs, connectTimeoutMs, handshakeTimeoutMs }
+}
+
+export interface SwarmInit<S extends SwarmPeer> extends DialOptions {
   /** What our side of every connection says. */
   connectionInit: PeerConnectionInit
   /** This owner's connection cap (usually a child of the client's). */
@@ -36,9 +55,6 @@ export interface SwarmInit<S extends SwarmPeer> {
   bans: BanList
   /** The owner stopped: nothing is dialled or accepted any more. */
   signal: AbortSignal
-  peerRetryDelayMs?: number
-  connectTimeoutMs?: number
-  handshakeTimeoutMs?: number
   /** Whether the owner wants connections now (not paused, not finished). */
   wantsPeers(): boolean
   /** Makes the owner's session for a new connection (and attaches its message listeners). */
@@ -48,7 +64,7 @@ export interface SwarmInit<S extends SwarmPeer> {
   /** After the swarm forgot a session (its slot is free again). */
   sessionClosed(session: S, reason: Error | undefined): void
   alert(alert: Alert): void
-  /** Why this session may give its slot to a waiting candidate, if it may (see `rotate`). */
+  /** Why this session may give its slot to a waiting candidate, if it may (see `tick`). */
   dropReason?(session: S, now: number): DropReason | undefined
   /** Slots are free but no candidate is left to dial: ask the peer sources (trackers) for more. */
   ranDry?(): void
@@ -125,7 +141,7 @@ export class Swarm<S extends SwarmPeer> {
     for (const candidate of candidates) {
       const release = this.init.budget.acquire()
       if (!release) {
-        this.peers.disconnected(candidate.key, false, 0)
+        this.peers.disconnected(candidate.key, false, now)
         continue
       }
       this.connecting++

@@ -16,7 +16,7 @@ import {
 import { isPieceHashMismatchError, type PieceStore } from '@bt/piece-store'
 import { stopOnAbort, unboundedAbortController } from './abort.js'
 import type { Alert, DropReason } from './alerts.js'
-import { Announcer, followAnnouncer } from './announcer.js'
+import { type Announcer, ownedAnnouncer } from './announcer.js'
 import { BanList } from './ban-list.js'
 import { type AssembledPiece, BlockIntake } from './block-intake.js'
 import { isSnubbed, queueDepth } from './block-requests.js'
@@ -31,12 +31,12 @@ import { PiecePicker } from './piece-picker.js'
 import { RateMeter } from './rate.js'
 import { RateLimiter } from './rate-limiter.js'
 import { SmartBan, type SmartBanVerdict } from './smart-ban.js'
-import { Swarm, type SwarmPeer } from './swarm.js'
+import { type DialOptions, dialOptions, Swarm, type SwarmPeer } from './swarm.js'
 import type { TrackerTransport } from './tracker-transport.js'
 import { MAX_QUEUED_UPLOADS, Uploader, type UploadQueue } from './uploader.js'
 import { metadataServer } from './ut-metadata.js'
 
-export interface TorrentInit {
+export interface TorrentInit extends DialOptions {
   meta: Metainfo
   store: PieceStore
   peerId: Uint8Array
@@ -68,16 +68,12 @@ export interface TorrentInit {
   sharedLimits?: { upload: RateLimiter; download: RateLimiter }
   /** A request unanswered this long is given to another peer. Default 30 s. */
   requestTimeoutMs?: number
-  connectTimeoutMs?: number
-  handshakeTimeoutMs?: number
   /** The client's cap on connections, shared by its torrents: this torrent's `maxConnections` come out of it. */
   connectionBudget?: ConnectionBudget
   /** The client's banned addresses, shared by its torrents. Default: a list of the torrent's own. */
   bans?: BanList
   /** Re-announce floor (tests shrink it). Default 30 s. */
   minAnnounceIntervalMs?: number
-  /** Peer list back-off base (tests shrink it). Default 10 s. */
-  peerRetryDelayMs?: number
   /** Time between two PEX messages to one peer (tests shrink it). Default 60 s (BEP 11). */
   pexIntervalMs?: number
 }
@@ -209,9 +205,7 @@ export class Torrent extends EventEmitter<TorrentEvents> {
       budget: createConnectionBudget(init.maxConnections ?? 50, init.connectionBudget),
       bans: init.bans ?? new BanList(),
       signal: this.stopController.signal,
-      ...(init.peerRetryDelayMs !== undefined ? { peerRetryDelayMs: init.peerRetryDelayMs } : {}),
-      ...(init.connectTimeoutMs !== undefined ? { connectTimeoutMs: init.connectTimeoutMs } : {}),
-      ...(init.handshakeTimeoutMs !== undefined ? { handshakeTimeoutMs: init.handshakeTimeoutMs } : {}),
+      ...dialOptions(init),
       wantsPeers: () => !this.paused && (!this.finished || this.init.seed === true),
       createSession: (peer) => this.opened(peer),
       sessionClosed: (session) => this.closed(session),
@@ -236,21 +230,17 @@ export class Torrent extends EventEmitter<TorrentEvents> {
     )
     this.swarm.peers.addAll(init.peers ?? [], 'manual')
     if (init.transport && init.meta.announceList.length > 0) {
-      this.announcer = new Announcer({
-        tiers: init.meta.announceList,
-        infoHash: init.meta.infoHashBytes,
-        peerId: init.peerId,
-        port: init.port,
-        stats: () => this.announceStats(),
-        transport: init.transport,
-        ...(init.minAnnounceIntervalMs !== undefined
-          ? { minAnnounceIntervalMs: init.minAnnounceIntervalMs }
-          : {}),
-      })
-      followAnnouncer(
-        this.announcer,
-        (peers) => this.addPeers(peers, 'tracker'),
-        (alert) => this.emit('alert', alert),
+      this.announcer = ownedAnnouncer(
+        {
+          tiers: init.meta.announceList,
+          infoHash: init.meta.infoHashBytes,
+          peerId: init.peerId,
+          port: init.port,
+          stats: () => this.announceStats(),
+          transport: init.transport,
+          minAnnounceIntervalMs: init.minAnnounceIntervalMs,
+        },
+        this,
       )
     }
   }
