@@ -68,15 +68,13 @@ describeWithTools(['py:libtorrent'], 'bt download with its slots taken by stalli
       }
       const dir = await freshDir(fixture, 'out')
       const peers = [...stallers, seeder].flatMap((peer) => ['--peer', `${peer.host}:${peer.port}`])
+      // Stalled for good, bt would be aborted at the timeout (exit 130).
       const run = await bt(
         ['download', fixture.torrentPath, '-d', dir, '--json', '--max-peers', '2', ...peers],
-        {
-          timeoutMs: COMPLETES_WITHIN_MS + 10_000,
-        },
+        { timeoutMs: COMPLETES_WITHIN_MS },
       )
       const alerted = describeAlerts(run.events)
       expect(run.code, `${describeRun(run)}\nalerts:\n${alerted}`).toBe(0)
-      expect(run.ms).toBeLessThan(COMPLETES_WITHIN_MS)
       expect(await compareContent(fixture.contentPath, join(dir, fixture.name))).toEqual([])
       // Both stallers held a slot and were asked for blocks they never sent.
       for (const staller of stallers) expect(staller.stats.requests, staller.host).toBeGreaterThan(0)
