@@ -1,22 +1,14 @@
 // `destroy` on the file store: the torrent's files, its emptied folders and its resume data go; nothing
 // else in the download directory does, and no symlink leads the deletion outside it.
-import { mkdir, mkdtemp, readdir, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { mkdir, readdir, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { afterAll, afterEach, describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it } from 'vitest'
 import { createFileStore, type FileStore, type FileStoreInit } from '../src/index.js'
 import { multiFileTorrent, paddedTorrent, singleFileTorrent } from './compliance.js'
+import { useTempDirs } from './helpers/temp-dirs.js'
 import type { TestTorrent } from './helpers/torrent.js'
 
-const temporary: string[] = []
-async function tempDir(): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'bt-piece-store-'))
-  temporary.push(dir)
-  return dir
-}
-afterAll(async () => {
-  await Promise.all(temporary.map((dir) => rm(dir, { recursive: true, force: true })))
-})
+const tempDir = useTempDirs()
 
 const stores: FileStore[] = []
 afterEach(async () => {

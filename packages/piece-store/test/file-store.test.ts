@@ -1,7 +1,6 @@
-import { mkdtemp, readdir, readFile, rm, stat, truncate, unlink, utimes, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { readdir, readFile, stat, truncate, unlink, utimes, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { afterAll, afterEach, describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it } from 'vitest'
 import { createFileStore, type FileStoreInit, type PieceStore, type StorageError } from '../src/index.js'
 import {
   describePieceStoreContract,
@@ -9,17 +8,10 @@ import {
   paddedTorrent,
   singleFileTorrent,
 } from './compliance.js'
+import { useTempDirs } from './helpers/temp-dirs.js'
 import { buildTorrent, sameBytes, type TestTorrent } from './helpers/torrent.js'
 
-const temporary: string[] = []
-async function tempDir(): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'bt-piece-store-'))
-  temporary.push(dir)
-  return dir
-}
-afterAll(async () => {
-  await Promise.all(temporary.map((dir) => rm(dir, { recursive: true, force: true })))
-})
+const tempDir = useTempDirs()
 
 describePieceStoreContract('file store', async (meta) =>
   createFileStore(meta, { directory: await tempDir(), workers: 1 }),

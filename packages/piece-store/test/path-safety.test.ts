@@ -1,22 +1,14 @@
 // Nothing is written outside the download directory, whatever already sits inside it (DESIGN §6).
 import { execFileSync } from 'node:child_process'
-import { mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { mkdir, readdir, readFile, stat, symlink, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { afterAll, afterEach, describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it } from 'vitest'
 import { createFileStore, type PieceStore } from '../src/index.js'
 import { multiFileTorrent, singleFileTorrent } from './compliance.js'
+import { useTempDirs } from './helpers/temp-dirs.js'
 import { buildTorrent, sameBytes, type TestTorrent } from './helpers/torrent.js'
 
-const temporary: string[] = []
-async function tempDir(): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'bt-piece-store-'))
-  temporary.push(dir)
-  return dir
-}
-afterAll(async () => {
-  await Promise.all(temporary.map((dir) => rm(dir, { recursive: true, force: true })))
-})
+const tempDir = useTempDirs()
 
 const stores: PieceStore[] = []
 afterEach(async () => {
