@@ -3,16 +3,7 @@
 // it never gets to waste more of the download. The honest libtorrent seeder, on its own address, is
 // never banned. Each peer has its own loopback address, as a ban is on the IP.
 import { join } from 'node:path'
-import {
-  acceptsTcp,
-  compareContent,
-  describeWithTools,
-  freeTcpAndUdpPort,
-  type LibtorrentSeeder,
-  type LoopbackTracker,
-  startBittorrentTracker,
-  startLibtorrentSeeder,
-} from '@bt/test-helpers'
+import { acceptsTcp, compareContent, describeWithTools, freeTcpAndUdpPort } from '@bt/test-helpers'
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest'
 import { type LiarBehavior, type LiarPeer, startLiarPeer } from './liar-peer.js'
 import {
@@ -22,14 +13,12 @@ import {
   describeAlerts,
   describeRun,
   freshDir,
+  type HonestSwarm,
   hostOf,
-  makeFixture,
   progressEvents,
-  removeFixture,
   sleep,
+  startHonestSwarm,
   type TorrentFixture,
-  throttled,
-  waitForSeeders,
 } from './swarm.js'
 
 const KIB = 1024
@@ -37,28 +26,21 @@ const SEEDER_HOST = '127.0.0.2'
 const LIAR_HOST = '127.0.0.9'
 
 describeWithTools(['py:libtorrent'], 'bt download bans a lying peer on its IP, and the ban holds', () => {
-  let tracker: LoopbackTracker
+  let swarm: HonestSwarm
   let fixture: TorrentFixture
-  let seeder: LibtorrentSeeder
   let liar: LiarPeer | undefined
 
   beforeAll(async () => {
-    tracker = await startBittorrentTracker()
-    fixture = await makeFixture({
+    // At 1 MiB/s the download lasts a few seconds: time for the liar to get a share, be banned and
+    // come back many times.
+    swarm = await startHonestSwarm({
       name: 'bans.bin',
       length: 2 * 1024 * KIB + 12_345,
       pieceLength: 64 * KIB,
-      announce: [tracker.httpUrl],
+      seederHost: SEEDER_HOST,
+      uploadRate: 1024 * KIB,
     })
-    // At 1 MiB/s the download lasts a few seconds: time for the liar to get a share, be banned and
-    // come back many times.
-    seeder = await startLibtorrentSeeder({
-      torrentPath: fixture.torrentPath,
-      savePath: fixture.seedDir,
-      host: SEEDER_HOST,
-      settings: throttled(1024 * KIB),
-    })
-    await waitForSeeders(tracker.httpUrl, fixture.infoHash, 1)
+    fixture = swarm.fixture
   })
 
   afterEach(async () => {
@@ -67,9 +49,7 @@ describeWithTools(['py:libtorrent'], 'bt download bans a lying peer on its IP, a
   })
 
   afterAll(async () => {
-    await seeder?.stop()
-    await tracker?.close()
-    await removeFixture(fixture)
+    await swarm?.close()
   })
 
   /**

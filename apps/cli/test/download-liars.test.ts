@@ -2,14 +2,7 @@
 // does, the download completes byte-identical, the honest seeder is never blamed, and a peer that sends
 // corrupt data is banned. Each sits on its own loopback address, as a ban is on the IP.
 import { join } from 'node:path'
-import {
-  compareContent,
-  describeWithTools,
-  type LibtorrentSeeder,
-  type LoopbackTracker,
-  startBittorrentTracker,
-  startLibtorrentSeeder,
-} from '@bt/test-helpers'
+import { compareContent, describeWithTools, type LibtorrentSeeder } from '@bt/test-helpers'
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest'
 import { type LiarBehavior, type LiarPeer, startLiarPeer } from './liar-peer.js'
 import {
@@ -20,12 +13,10 @@ import {
   describeAlerts,
   describeRun,
   freshDir,
+  type HonestSwarm,
   hostOf,
-  makeFixture,
-  removeFixture,
+  startHonestSwarm,
   type TorrentFixture,
-  throttled,
-  waitForSeeders,
 } from './swarm.js'
 
 const KIB = 1024
@@ -95,27 +86,21 @@ const cases: Case[] = [
 ]
 
 describeWithTools(['py:libtorrent'], 'bt download with a lying peer in the swarm', () => {
-  let tracker: LoopbackTracker
+  let swarm: HonestSwarm
   let fixture: TorrentFixture
   let seeder: LibtorrentSeeder
   let liar: LiarPeer | undefined
 
   beforeAll(async () => {
-    tracker = await startBittorrentTracker()
-    fixture = await makeFixture({
+    // Slow enough that the liar, dialled first and answering at once, gets a good share of requests.
+    swarm = await startHonestSwarm({
       name: 'liars.bin',
       length: 2 * 1024 * KIB + 12_345,
       pieceLength: 64 * KIB,
-      announce: [tracker.httpUrl],
+      seederHost: SEEDER_HOST,
+      uploadRate: 2048 * KIB,
     })
-    // Slow enough that the liar, dialled first and answering at once, gets a good share of requests.
-    seeder = await startLibtorrentSeeder({
-      torrentPath: fixture.torrentPath,
-      savePath: fixture.seedDir,
-      host: SEEDER_HOST,
-      settings: throttled(2048 * KIB),
-    })
-    await waitForSeeders(tracker.httpUrl, fixture.infoHash, 1)
+    ;({ fixture, seeder } = swarm)
   })
 
   afterEach(async () => {
@@ -124,9 +109,7 @@ describeWithTools(['py:libtorrent'], 'bt download with a lying peer in the swarm
   })
 
   afterAll(async () => {
-    await seeder?.stop()
-    await tracker?.close()
-    await removeFixture(fixture)
+    await swarm?.close()
   })
 
   for (const { behavior, check } of cases) {

@@ -8,7 +8,14 @@ import { join } from 'node:path'
 import { bytesToKey, decode } from '@bt/bencode'
 import type { TorrentProgress } from '@bt/client-core'
 import { createTorrent } from '@bt/metainfo'
-import { type ContentFileSpec, writeContentTree } from '@bt/test-helpers'
+import {
+  type ContentFileSpec,
+  type LibtorrentSeeder,
+  type LoopbackTracker,
+  startBittorrentTracker,
+  startLibtorrentSeeder,
+  writeContentTree,
+} from '@bt/test-helpers'
 import type { AlertJson } from '../src/alert-output.js'
 import { type BtResult, cliRoot, runBt, tsxLoader } from './run-bt.js'
 
@@ -235,6 +242,52 @@ export async function bt(
     signal: AbortSignal.timeout(options.timeoutMs ?? 60_000),
   })
   return { ...result, events: parseEvents(result.stdout), ms: Date.now() - started }
+}
+
+/** The honest half of a swarm that liars join: a tracker and a slowed libtorrent seeder of a fresh fixture. */
+export interface HonestSwarm {
+  tracker: LoopbackTracker
+  fixture: TorrentFixture
+  seeder: LibtorrentSeeder
+  close(): Promise<void>
+}
+
+/**
+ * A single-file fixture announced to a fresh bittorrent-tracker and seeded by libtorrent on
+ * `seederHost` at `uploadRate` bytes/s (slow enough for a liar to get a share); resolves once the
+ * tracker lists the seeder.
+ */
+export async function startHonestSwarm(init: {
+  name: string
+  length: number
+  pieceLength: number
+  seederHost: string
+  uploadRate: number
+}): Promise<HonestSwarm> {
+  const tracker = await startBittorrentTracker()
+  const fixture = await makeFixture({
+    name: init.name,
+    length: init.length,
+    pieceLength: init.pieceLength,
+    announce: [tracker.httpUrl],
+  })
+  const seeder = await startLibtorrentSeeder({
+    torrentPath: fixture.torrentPath,
+    savePath: fixture.seedDir,
+    host: init.seederHost,
+    settings: throttled(init.uploadRate),
+  })
+  await waitForSeeders(tracker.httpUrl, fixture.infoHash, 1)
+  return {
+    tracker,
+    fixture,
+    seeder,
+    async close() {
+      await seeder.stop()
+      await tracker.close()
+      await removeFixture(fixture)
+    },
+  }
 }
 
 /** A human-readable summary of a run for assertion messages. */
