@@ -1,6 +1,6 @@
 import { InvalidArgumentError } from 'commander'
 import { describe, expect, it } from 'vitest'
-import { collectTier, collectUrl, parseSize } from './arg-parsers.js'
+import { collectTier, collectUrl, parseDuration, parseRatio, parseSize } from './arg-parsers.js'
 
 describe('parseSize', () => {
   it.each([
@@ -42,5 +42,31 @@ describe('collectUrl', () => {
 
   it('rejects a non-URL', () => {
     expect(() => collectUrl('mirror')).toThrow(InvalidArgumentError)
+  })
+})
+
+describe('parseDuration', () => {
+  it.each([
+    ['90', 90],
+    ['45s', 45],
+    ['30m', 1800],
+    ['1h30m', 5400],
+    ['2d', 172_800],
+    ['1.5', 1.5],
+  ])('%s is %d s', (text, seconds) => {
+    expect(parseDuration(text)).toBe(seconds)
+  })
+
+  it.each(['', '0', '0s', 'm', '10x', '1h 30m', '-5m', 'h1'])('rejects %j', (text) => {
+    expect(() => parseDuration(text)).toThrow(InvalidArgumentError)
+  })
+})
+
+describe('parseRatio', () => {
+  it('takes 0 and fractions, not negatives or words', () => {
+    expect(parseRatio('0')).toBe(0)
+    expect(parseRatio('2.5')).toBe(2.5)
+    for (const text of ['', '-1', 'one', 'Infinity'])
+      expect(() => parseRatio(text)).toThrow(InvalidArgumentError)
   })
 })

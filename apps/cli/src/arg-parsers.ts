@@ -76,3 +76,26 @@ export function parseSeconds(text: string): number {
     throw new InvalidArgumentError(`'${text}' is not a positive number.`)
   return seconds
 }
+
+const DURATION_UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86_400 }
+
+/** A duration in seconds: `90`, `45s`, `30m`, `1h30m`, `2d`. */
+export function parseDuration(text: string): number {
+  const trimmed = text.trim().toLowerCase()
+  if (/^\d+(\.\d+)?$/.test(trimmed)) return parseSeconds(trimmed)
+  const parts = [...trimmed.matchAll(/(\d+)([smhd])/g)]
+  if (parts.length === 0 || parts.map((part) => part[0]).join('') !== trimmed) {
+    throw new InvalidArgumentError(`'${text}' is not a duration (e.g. 90, 45s, 30m, 1h30m).`)
+  }
+  const seconds = parts.reduce((sum, [, count, unit]) => sum + Number(count) * DURATION_UNITS[unit!]!, 0)
+  if (seconds <= 0) throw new InvalidArgumentError(`'${text}' is not a positive duration.`)
+  return seconds
+}
+
+/** A ratio ≥ 0, e.g. `1`, `2.5`. */
+export function parseRatio(text: string): number {
+  const ratio = Number(text)
+  if (text.trim() === '' || !Number.isFinite(ratio) || ratio < 0)
+    throw new InvalidArgumentError(`'${text}' is not a ratio (a number ≥ 0, e.g. 1 or 2.5).`)
+  return ratio
+}

@@ -146,6 +146,17 @@ describeWithTools(['py:libtorrent'], 'bt seed to libtorrent', () => {
     await libtorrentDownloads(single, 'lt-single')
     await expect.poll(() => uploaded(seed), { timeout: 5000 }).toBeGreaterThanOrEqual(single.length)
   }, 60_000)
+
+  it('--seed-ratio 1: exits 0 by itself once a whole copy went out', async () => {
+    const seed = await startBtSeed(single, ['--seed-ratio', '1'])
+    await waitForSeeders(tracker.httpUrl, single.infoHash, 1)
+    await libtorrentDownloads(single, 'lt-ratio')
+    const exit = await Promise.race([seed.process.exited, sleep(15_000).then(() => undefined)])
+    expect(exit, seed.process.output().stderr).toEqual({ code: 0, signal: null })
+    const done = seed.process.events.find((event) => (event as { event: string }).event === 'seeding-done')
+    expect(done).toMatchObject({ event: 'seeding-done', reason: 'ratio' })
+    expect((done as unknown as { uploadedBytes: number }).uploadedBytes).toBeGreaterThanOrEqual(single.length)
+  }, 60_000)
 })
 
 describeWithTools(['aria2c'], 'bt seed to aria2', () => {
@@ -327,5 +338,33 @@ describeWithTools(['py:libtorrent'], 'bt seed lifecycle', () => {
     await libtorrentDownloads(multi, 'from-download-seed', [`127.0.0.1:${port}`])
     const exit = await stopBt(download)
     expect(exit, download.output().stderr).toEqual({ code: 130, signal: null })
+  }, 60_000)
+
+  it('bt download --seed-time 2s downloads, seeds for 2 s and exits 0', async () => {
+    const source = started(
+      await startLibtorrentSeeder({
+        torrentPath: single.torrentPath,
+        savePath: single.seedDir,
+        host: '127.0.0.2',
+      }),
+    )
+    const dir = await freshDir(single, 'download-seed-time')
+    const run = await spawnBt(
+      [
+        'download',
+        single.torrentPath,
+        '-d',
+        dir,
+        '--seed-time',
+        '2s',
+        '--peer',
+        `${source.host}:${source.port}`,
+      ],
+      { cwd: single.root },
+    )
+    expect(run.code, run.stderr).toBe(0)
+    expect(run.stdout).toContain(`Downloaded ${single.torrentPath} to ${join(dir, single.name)}.`)
+    expect(run.stdout).toMatch(/Stopped seeding: uploaded .* \(seed time reached\)\./)
+    expect(await contentDifferences(single, dir)).toEqual([])
   }, 60_000)
 })

@@ -76,6 +76,7 @@ export {
 } from './piece-picker.js'
 export { RateMeter, type RateMeterInit } from './rate.js'
 export { RateLimiter } from './rate-limiter.js'
+export { type SeedLimits, type SeedState, seedLimitReached } from './seed-limits.js'
 export { SmartBan, type SmartBanInit, type SmartBanVerdict } from './smart-ban.js'
 export { Torrent, type TorrentEvents, type TorrentInit, type TorrentProgress } from './torrent.js'
 export { type BackoffOptions, trackerRetryDelayMs } from './tracker-backoff.js'

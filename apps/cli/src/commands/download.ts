@@ -9,6 +9,7 @@ import { type CommandContext, type RegisterCommand, registerVariants } from '../
 import { createDownloadProgress, type ProgressMode } from '../download-progress.js'
 import { UsageError } from '../errors.js'
 import { displayText, writeJson, writeLines } from '../output.js'
+import { addSeedLimitOptions, hasSeedLimit, reportSeedEnd, seedLimitsOf, seedUntil } from '../seeding.js'
 import { openFileStore } from '../stores.js'
 import { isMagnetLink, loadTorrent } from '../torrent-source.js'
 
@@ -23,6 +24,8 @@ export interface DownloadOptions {
   seed?: boolean
   downloadLimit?: number
   uploadLimit?: number
+  seedRatio?: number
+  seedTime?: number
 }
 
 export const registerDownload: RegisterCommand = (program, context) =>
@@ -46,7 +49,7 @@ export const registerDownload: RegisterCommand = (program, context) =>
   )
 
 function defineDownload(command: Command, { io, signal }: CommandContext): void {
-  command
+  addSeedLimitOptions(command)
     .option(
       '-d, --dir <dir>',
       'directory that receives the content as DIR/<name> (default: the current directory)',
@@ -57,7 +60,7 @@ function defineDownload(command: Command, { io, signal }: CommandContext): void 
     .option('--peer <ip:port>', 'also dial this peer (repeatable)', collectPeer, [])
     .option('--json', 'progress and result as JSON lines on stdout')
     .option('-q, --quiet', 'no progress output')
-    .option('--seed', 'keep seeding after the download completes, until Ctrl-C')
+    .option('--seed', 'keep seeding after the download completes, until Ctrl-C or a --seed-* limit')
     .option(
       '--download-limit <rate>',
       'bytes per second at most, e.g. 500K or 2M (default: unlimited)',
@@ -78,7 +81,9 @@ JSON events with --json. Ctrl-C stops cleanly (trackers are told, resume data sa
 command again resumes without re-downloading verified pieces.
 A magnet link's metadata is fetched from its swarm first (trackers, x.pe peers, --peer) and checked
 against its info hash (--json: a first "metadata" event with infoHash, name and length); 'bt download'
-and 'bt magnet_download' take either.`,
+and 'bt magnet_download' take either.
+--seed-ratio R or --seed-time T (which imply --seed) stop seeding, exit 0, once uploaded ≥ R × the size
+or after T of seeding ("Stopped seeding: …"; --json: a "seeding-done" event).`,
     )
     .action(async (source: string, options: DownloadOptions) => {
       await download(source, options, io, signal)
@@ -136,11 +141,12 @@ async function download(
     const destination = 'contentPath' in target ? target.contentPath : join(target.directory, meta.name)
     const store = await openFileStore(meta, target, signal)
     progress = createDownloadProgress(io, mode, displayText(meta.name))
+    const seed = options.seed === true || hasSeedLimit(options)
     const torrent = client.add(meta, {
       store,
       maxConnections: options.maxPeers,
       peers: [...options.peer, ...peers],
-      ...(options.seed ? { seed: true } : {}),
+      ...(seed ? { seed: true } : {}),
     })
     const shown = progress
     torrent.on('progress', (update) => shown.update(update))
@@ -149,10 +155,11 @@ async function download(
     progress.finish()
     if (options.json) writeJson(io.stdout, { event: 'done', torrent: source, path: destination })
     else writeLines(io.stdout, [`Downloaded ${source} to ${destination}.`])
-    if (options.seed) {
-      // Seeding goes on until Ctrl-C (which makes the command exit 130, as any interruption).
-      await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }))
-      signal.throwIfAborted()
+    if (seed) {
+      // Seeding goes on until a limit, or Ctrl-C (which makes the command exit 130, as any interruption).
+      const end = await seedUntil(torrent, seedLimitsOf(options), signal)
+      if (end === 'interrupted') signal.throwIfAborted()
+      else reportSeedEnd(io, options.json === true, end, torrent)
     }
   } finally {
     progress?.finish()

@@ -7,6 +7,7 @@ import type { RegisterCommand } from '../context.js'
 import { CliError } from '../errors.js'
 import { displayText, writeJson, writeLines } from '../output.js'
 import { formatBytes } from '../progress.js'
+import { addSeedLimitOptions, reportSeedEnd, seedLimitsOf, seedUntil } from '../seeding.js'
 import { openFileStore } from '../stores.js'
 import { loadTorrent } from '../torrent-source.js'
 import { locateContent } from './verify.js'
@@ -20,13 +21,16 @@ interface SeedOptions {
   uploadLimit?: number
   json?: boolean
   quiet?: boolean
+  seedRatio?: number
+  seedTime?: number
 }
 
 const STATUS_INTERVAL_MS = 5000
 
 export const registerSeed: RegisterCommand = (program, { io, signal }) => {
-  program
-    .command('seed')
+  const command = program.command('seed')
+  addSeedLimitOptions(command)
+  command
     .description('check content against a torrent and serve it to the swarm until Ctrl-C')
     .argument('<torrent>', 'a .torrent file, or a magnet: link (its metadata is fetched from the swarm)')
     .argument('<path>', 'the directory holding the content (DIR/<name>), or the content itself')
@@ -48,7 +52,8 @@ export const registerSeed: RegisterCommand = (program, { io, signal }) => {
 Output: "Seeding <name> on port <port>." once the content is verified (resume data is trusted only for
 files unchanged since it was written), then a status line every 5 s (peers, upload rate, uploaded)
 unless --quiet. Incomplete content is an error (exit 1): download it first. Ctrl-C tells the trackers
-we leave ("stopped") and exits 130.`,
+we leave ("stopped") and exits 130. --seed-ratio R / --seed-time T stop it (exit 0) once uploaded ≥ R ×
+the size or after T ("Stopped seeding: …"; --json: a "seeding-done" event).`,
     )
     .action(async (source: string, path: string, options: SeedOptions) => {
       const client = createClient(options.uploadLimit ? { uploadLimit: options.uploadLimit } : {})
@@ -101,10 +106,8 @@ we leave ("stopped") and exits 130.`,
           )
         })
         reportAlerts(torrent, io, alerts)
-        await new Promise<void>((done) => {
-          if (signal.aborted) done()
-          else signal.addEventListener('abort', () => done(), { once: true })
-        })
+        const end = await seedUntil(torrent, seedLimitsOf(options), signal)
+        if (end !== 'interrupted') reportSeedEnd(io, options.json === true, end, torrent)
       } finally {
         signal.removeEventListener('abort', onAbort)
         await client.close()
