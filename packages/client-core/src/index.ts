@@ -44,6 +44,13 @@ export {
   UnsupportedTrackerError,
 } from './errors.js'
 export {
+  defaultFilePriorities,
+  type FilePriority,
+  PRIORITY_LEVEL,
+  type WantedPieces,
+  wantedPieces,
+} from './file-priorities.js'
+export {
   MetadataFetch,
   type MetadataFetchEvents,
   type MetadataFetchInit,
@@ -78,7 +85,13 @@ export { RateMeter, type RateMeterInit } from './rate.js'
 export { RateLimiter } from './rate-limiter.js'
 export { type SeedLimits, type SeedState, seedLimitReached } from './seed-limits.js'
 export { SmartBan, type SmartBanInit, type SmartBanVerdict } from './smart-ban.js'
-export { Torrent, type TorrentEvents, type TorrentInit, type TorrentProgress } from './torrent.js'
+export {
+  type FileProgress,
+  Torrent,
+  type TorrentEvents,
+  type TorrentInit,
+  type TorrentProgress,
+} from './torrent.js'
 export { type BackoffOptions, trackerRetryDelayMs } from './tracker-backoff.js'
 export {
   type AnnounceEvent,

@@ -23,6 +23,7 @@ import { isSnubbed, queueDepth } from './block-requests.js'
 import { chooseUnchoked } from './choker.js'
 import { type ConnectionBudget, createConnectionBudget } from './connection-budget.js'
 import { TorrentStoppedError } from './errors.js'
+import { defaultFilePriorities, type FilePriority, wantedPieces } from './file-priorities.js'
 import { FlowControl } from './flow-control.js'
 import { CLIENT_NAME } from './peer-id.js'
 import type { PeerSource } from './peer-list.js'
@@ -50,8 +51,13 @@ export interface TorrentInit extends DialOptions {
   maxConnections?: number
   /** Download only this piece (`bt download_piece`). */
   onlyPiece?: number
-  /** Per-piece priorities (0 skips the piece); see `filePiecePriorities`. */
+  /** Per-piece priorities (0 skips the piece); see `filePiecePriorities`. `filePriorities` is simpler. */
   piecePriorities?: ArrayLike<number>
+  /**
+   * Per-file priorities, in the torrent's file order (padding files are skipped whatever they say).
+   * Default: every file `normal`. Change them while it runs with `setFilePriority`.
+   */
+  filePriorities?: readonly FilePriority[]
   /**
    * Keep going after completion (seeding): connections, trackers and uploads. Default false: `done`
    * stops downloading (the caller then usually stops the torrent).
@@ -93,6 +99,17 @@ export interface TorrentProgress {
   uploadRate: number
   peers: number
   knownPeers: number
+}
+
+/** One file's part of the progress (padding files are left out). */
+export interface FileProgress {
+  /** The file's index in `meta.files`. */
+  index: number
+  path: string[]
+  length: number
+  priority: FilePriority
+  /** Bytes of the file in verified pieces. */
+  verifiedBytes: number
 }
 
 export interface TorrentEvents {
@@ -143,6 +160,11 @@ export class Torrent extends EventEmitter<TorrentEvents> {
   private readonly swarm: Swarm<PeerSession>
   private readonly intake: BlockIntake<PeerSession>
   private readonly smartBan = new SmartBan<string>()
+  private readonly filePriorities: FilePriority[]
+  /** Bytes of each piece in wanted files (what progress and `left` count). */
+  private wantedLength: Float64Array
+  /** Verified pieces the store holds only in part: they cover a skipped file, so they are not served. */
+  private readonly partial = new Set<number>()
   private readonly flow: FlowControl
   private readonly downloaded = new RateMeter()
   private readonly uploaded = new RateMeter()
@@ -174,8 +196,18 @@ export class Torrent extends EventEmitter<TorrentEvents> {
     // Callers that only listen to events must not see an unhandled rejection.
     this.done.catch(() => {})
     this.picker = new PiecePicker<PeerSession>({ layout: init.meta.layout, have: init.store.have })
+    this.filePriorities = init.filePriorities
+      ? init.meta.files.map((file, index) =>
+          file.padding ? 'skip' : (init.filePriorities![index] ?? 'normal'),
+        )
+      : defaultFilePriorities(init.meta)
+    for (const [index, priority] of this.filePriorities.entries())
+      init.store.setFileWanted(index, priority !== 'skip')
+    const wanted = wantedPieces(init.meta, this.filePriorities)
+    this.wantedLength = wanted.wantedLength
     if (init.onlyPiece !== undefined) this.picker.only(init.onlyPiece)
     else if (init.piecePriorities) this.picker.setPiecePriorities(init.piecePriorities)
+    else this.picker.setPiecePriorities(wanted.priorities)
     this.intake = new BlockIntake(this.picker, init.meta.layout)
     const infoBytes = init.meta.infoBytes
     this.pex = init.meta.private
@@ -298,7 +330,7 @@ export class Torrent extends EventEmitter<TorrentEvents> {
     let piecesWanted = 0
     for (let index = 0; index < layout.pieceCount; index++) {
       if (this.picker.piecePriority(index) === 0) continue
-      const length = layout.pieceLengthAt(index)
+      const length = this.wantedLength[index]!
       piecesWanted++
       wantedBytes += length
       if (this.picker.hasPiece(index)) {
@@ -318,6 +350,62 @@ export class Torrent extends EventEmitter<TorrentEvents> {
       peers: this.swarm.size,
       knownPeers: this.swarm.peers.size,
     }
+  }
+
+  /** Each file's priority and verified bytes, padding files left out. */
+  fileProgress(): FileProgress[] {
+    const layout = this.meta.layout
+    const files: FileProgress[] = []
+    for (const [index, file] of this.meta.files.entries()) {
+      if (file.padding) continue
+      let verifiedBytes = 0
+      const range = layout.piecesForFile(index)
+      for (let piece = range?.[0] ?? 0; range && piece <= range[1]; piece++) {
+        if (!this.picker.hasPiece(piece)) continue
+        const start = Math.max(file.offset, piece * layout.pieceLength)
+        const end = Math.min(
+          file.offset + file.length,
+          piece * layout.pieceLength + layout.pieceLengthAt(piece),
+        )
+        verifiedBytes += end - start
+      }
+      const priority = this.filePriorities[index]!
+      files.push({ index, path: file.path, length: file.length, priority, verifiedBytes })
+    }
+    return files
+  }
+
+  /**
+   * Changes a file's priority while the torrent runs: a skipped file's pieces are no longer requested
+   * (those shared with a wanted file still are); a file wanted again is completed without fetching what
+   * is verified, but for its edge pieces, which were kept only in part.
+   */
+  setFilePriority(fileIndex: number, priority: FilePriority): void {
+    const file = this.meta.files[fileIndex]
+    if (!file)
+      throw new RangeError(`client-core: no file ${fileIndex} (the torrent has ${this.meta.files.length})`)
+    if (file.padding || this.filePriorities[fileIndex] === priority) return
+    this.filePriorities[fileIndex] = priority
+    this.store.setFileWanted(fileIndex, priority !== 'skip')
+    const range = this.meta.layout.piecesForFile(fileIndex)
+    if (priority !== 'skip' && range) {
+      for (const index of [...this.partial]) {
+        if (index < range[0] || index > range[1]) continue
+        this.partial.delete(index)
+        this.picker.pieceFailed(index)
+      }
+    }
+    const wanted = wantedPieces(this.meta, this.filePriorities)
+    this.wantedLength = wanted.wantedLength
+    this.picker.setPiecePriorities(wanted.priorities)
+    if (this.finished && !this.picker.done) {
+      // Downloading again: seeds we left for having nothing to trade are worth dialling at once.
+      this.finished = false
+      this.swarm.peers.forgiveCleanDisconnects()
+      this.swarm.dial()
+    }
+    for (const session of this.swarm.sessions()) this.updateInterest(session)
+    if (this.started && this.picker.done) this.complete()
   }
 
   /**
@@ -541,8 +629,9 @@ export class Torrent extends EventEmitter<TorrentEvents> {
   private async pieceComplete(piece: AssembledPiece<PeerSession>): Promise<void> {
     const { index, data } = piece
     this.flow.writing()
+    let whole: boolean
     try {
-      await this.store.writePiece(index, data, { signal: this.stopController.signal })
+      whole = await this.store.writePiece(index, data, { signal: this.stopController.signal })
     } catch (error) {
       if (this.stopController.signal.aborted) return
       if (isPieceHashMismatchError(error)) {
@@ -554,7 +643,9 @@ export class Torrent extends EventEmitter<TorrentEvents> {
     }
     this.picker.pieceVerified(index)
     this.punish(this.smartBan.pieceVerified(index, ipsOf(piece.senders), data), piece)
-    for (const session of this.swarm.sessions()) session.conn.have(index)
+    // A piece kept only in part (it covers a skipped file) cannot be served: nobody is told we have it.
+    if (whole) for (const session of this.swarm.sessions()) session.conn.have(index)
+    else this.partial.add(index)
     this.emit('piece', index)
     if (this.picker.done) this.complete()
   }

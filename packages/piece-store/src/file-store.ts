@@ -183,17 +183,22 @@ class DiskStore extends StoreBase implements FileStore {
     return super.verifyPiece(index, options)
   }
 
-  protected async storePiece(index: number, data: Uint8Array): Promise<void> {
+  protected async storePiece(
+    index: number,
+    data: Uint8Array,
+    wanted: (fileIndex: number) => boolean,
+  ): Promise<void> {
     const writes: Promise<void>[] = []
     let at = 0
     for (const span of this.meta.layout.spansForPiece(index)) {
-      if (!this.meta.files[span.fileIndex]!.padding) {
+      // Padding is never written, and a skipped file is never created.
+      if (!this.meta.files[span.fileIndex]!.padding && wanted(span.fileIndex)) {
         writes.push(this.writeSpan(index, span, data.subarray(at, at + span.length)))
       }
       at += span.length
     }
     await settleAll(writes)
-    const empty = this.emptyFilesAt.get(index)
+    const empty = this.emptyFilesAt.get(index)?.filter(wanted)
     if (empty !== undefined) await settleAll(empty.map((fileIndex) => this.createEmptyFile(index, fileIndex)))
   }
 

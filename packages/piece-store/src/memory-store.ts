@@ -38,6 +38,8 @@ class MemoryStore extends StoreBase {
     }
   }
 
+  // A skipped file's bytes are kept too (memory holds no files); the piece completes only when written
+  // again with every file wanted, as on disk.
   protected async storePiece(index: number, data: Uint8Array): Promise<void> {
     const copy = data.slice()
     for (const [start, end] of this.paddingRanges[index] ?? []) copy.fill(0, start, end)

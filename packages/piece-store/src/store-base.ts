@@ -39,7 +39,8 @@ export abstract class StoreBase implements PieceStore {
   }
 
   /** Writes the piece's bytes (already checked against its hash). */
-  protected abstract storePiece(index: number, data: Uint8Array): Promise<void>
+  /** Stores the spans of piece `index` that lie in wanted files (`wanted(fileIndex)`). */
+  protected abstract storePiece(index: number, data: Uint8Array, wanted: (fileIndex: number) => boolean): Promise<void>
   /** Fills `target` from a range of a complete piece; failures are errors, never short data. */
   protected abstract readRangeInto(index: number, begin: number, target: Uint8Array): Promise<void>
   /** Fills `target` with what is stored for the piece; `false` when it is not there to hash. */
@@ -82,7 +83,22 @@ export abstract class StoreBase implements PieceStore {
     })
   }
 
-  async writePiece(index: number, data: Uint8Array, options: AbortOptions = {}): Promise<void> {
+  /** Files not to write to (nor create): the caller skipped them. */
+  private readonly skipped = new Set<number>()
+
+  setFileWanted(fileIndex: number, wanted: boolean): void {
+    if (!Number.isInteger(fileIndex) || fileIndex < 0 || fileIndex >= this.meta.files.length) {
+      throw new RangeError(`piece-store: no file ${fileIndex} (the torrent has ${this.meta.files.length})`)
+    }
+    if (wanted) this.skipped.delete(fileIndex)
+    else this.skipped.add(fileIndex)
+  }
+
+  isFileWanted(fileIndex: number): boolean {
+    return !this.skipped.has(fileIndex)
+  }
+
+  async writePiece(index: number, data: Uint8Array, options: AbortOptions = {}): Promise<boolean> {
     this.checkOpen()
     options.signal?.throwIfAborted()
     this.checkIndex(index)
@@ -92,18 +108,24 @@ export abstract class StoreBase implements PieceStore {
     }
     this.pending += length
     try {
-      await this.track(
+      return await this.track(
         this.withPieceLock(index, async () => {
-          if (this.have.has(index)) return
+          if (this.have.has(index)) return true
           const digest = sha1(data)
           const expected = this.meta.pieceHash(index)
           if (!equalBytes(digest, expected)) {
             throw new PieceHashMismatchError(index, toHex(expected), toHex(digest))
           }
           options.signal?.throwIfAborted()
-          await this.storePiece(index, data)
+          const wanted = (fileIndex: number) => !this.skipped.has(fileIndex)
+          await this.storePiece(index, data, wanted)
           this.touchedDuringRecheck?.add(index)
-          this.setComplete(index, true)
+          // Bytes of a skipped file were left out: the piece is not whole on disk, so not complete.
+          const whole = this.meta.layout
+            .spansForPiece(index)
+            .every((span) => wanted(span.fileIndex) || this.meta.files[span.fileIndex]!.padding)
+          if (whole) this.setComplete(index, true)
+          return whole
         }),
       )
     } finally {

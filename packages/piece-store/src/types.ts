@@ -41,9 +41,18 @@ export interface PieceStore {
    * bytes, else `RangeError`). It is hashed first and a mismatch rejects with `PieceHashMismatchError`
    * before anything is written. A piece that is already complete is left alone.
    * A disk failure rejects with `StorageError` and leaves the piece incomplete. Different pieces may be
-   * written concurrently; the caller may reuse `data` once the promise settles.
+   * written concurrently; the caller may reuse `data` once the promise settles. Resolves `true` once the
+   * piece is complete, `false` when it covers a skipped file (see `setFileWanted`).
    */
-  writePiece(index: number, data: Uint8Array, options?: AbortOptions): Promise<void>
+  writePiece(index: number, data: Uint8Array, options?: AbortOptions): Promise<boolean>
+  /**
+   * Skips file `fileIndex` (`false`) or wants it again (`true`, the default for every file). A skipped
+   * file is never created or written: `writePiece` of a piece that also covers it writes only the other
+   * files' bytes, does not mark the piece complete and resolves `false` (the piece is written whole, and
+   * completes, once the file is wanted again). Padding files (BEP 47) are never written either way.
+   */
+  setFileWanted(fileIndex: number, wanted: boolean): void
+  isFileWanted(fileIndex: number): boolean
   /**
    * `length` bytes at `begin` inside complete piece `index`; `PieceMissingError` if it isn't complete,
    * `RangeError` if the range is empty or outside the piece. Padding files (BEP 47) read as zeros.

@@ -67,6 +67,23 @@ export function describePieceStoreContract(name: string, factory: StoreFactory):
       await Promise.allSettled(opened.splice(0).map((store) => store.close()))
     })
 
+    it('leaves a piece that covers a skipped file incomplete until the file is wanted again', async () => {
+      // multi: piece 0 holds a.bin (10000 bytes), empty.txt and the start of dir/c.bin.
+      const torrent = multiFileTorrent()
+      const store = await open(torrent)
+      store.setFileWanted(2, false)
+      expect(store.isFileWanted(2)).toBe(false)
+      expect(await store.writePiece(0, torrent.piece(0))).toBe(false)
+      expect(store.have.has(0)).toBe(false)
+      // Piece 2 lies in d.bin and the end of c.bin: also partial; piece 1 lies in c.bin alone.
+      expect(await store.writePiece(1, torrent.piece(1))).toBe(false)
+      store.setFileWanted(2, true)
+      expect(await store.writePiece(0, torrent.piece(0))).toBe(true)
+      expect(store.have.has(0)).toBe(true)
+      expect(sameBytes(await store.readPiece(0), torrent.piece(0))).toBe(true)
+      expect(() => store.setFileWanted(4, false)).toThrow(RangeError)
+    })
+
     it('starts with no piece complete', async () => {
       const torrent = multiFileTorrent()
       const store = await open(torrent)

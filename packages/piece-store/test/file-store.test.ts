@@ -67,6 +67,28 @@ describe('file store: files on disk', () => {
     expect((await stat(join(directory, 'multi', 'dir', 'c.bin'))).size).toBe(30000)
   })
 
+  it('never creates a skipped file, the empty one included, and keeps its bytes out of it', async () => {
+    const torrent = multiFileTorrent()
+    const directory = await tempDir()
+    const store = await open(torrent, { directory })
+    store.setFileWanted(1, false)
+    store.setFileWanted(2, false)
+    await writeAll(store, torrent)
+    expect(await exists(join(directory, 'multi', 'empty.txt'))).toBe(false)
+    expect(await exists(join(directory, 'multi', 'dir', 'c.bin'))).toBe(false)
+    expect(sameBytes(await readFile(join(directory, 'multi', 'a.bin')), torrent.file(0))).toBe(true)
+    expect(sameBytes(await readFile(join(directory, 'multi', 'd.bin')), torrent.file(3))).toBe(true)
+    // Every piece touches c.bin: none is complete, and the resume data says so.
+    expect(store.have.count).toBe(0)
+    await store.close()
+    const reopened = await open(torrent, { directory })
+    expect(reopened.have.count).toBe(0)
+    // Wanted after all: written again, the pieces complete and c.bin appears whole.
+    await writeAll(reopened, torrent)
+    expect(reopened.have.complete).toBe(true)
+    expect(sameBytes(await readFile(join(directory, 'multi', 'dir', 'c.bin')), torrent.file(2))).toBe(true)
+  })
+
   it('never writes padding files', async () => {
     const torrent = paddedTorrent()
     const directory = await tempDir()
@@ -361,7 +383,7 @@ describe('file store: recheck', () => {
       Array.from({ length: 31 }, (_, index) => index),
     )
     // Piece 31 is written after the recheck read it as missing but before the recheck commits.
-    let write: Promise<void> | undefined
+    let write: Promise<boolean> | undefined
     await store.recheck({
       workers: 1,
       onProgress: (progress) => {
