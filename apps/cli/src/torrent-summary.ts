@@ -1,6 +1,7 @@
 // How `bt info` (and later `bt magnet_info`) shows a torrent: the fixed line block scripts parse,
 // the human extras after it, and the `--json` document.
 import type { MagnetLink, Metainfo } from '@bt/metainfo'
+import { numberedFiles } from './file-selection.js'
 import { displayText, toHex } from './output.js'
 
 /**
@@ -33,10 +34,10 @@ export function requiredInfoLines(meta: Metainfo): string[] {
 export function detailLines(meta: Metainfo): string[] {
   const lines = [`Name: ${displayText(meta.name)}`]
   if (meta.multiFile) {
+    // Numbered as --select takes them; padding files (BEP 47) only align pieces and are left out.
     lines.push('Files:')
-    for (const file of meta.files) {
-      // Padding files (BEP 47) only align pieces; nobody sees them on disk.
-      if (!file.padding) lines.push(`  ${file.length}  ${displayText(file.path.join('/'))}`)
+    for (const { number, file } of numberedFiles(meta)) {
+      lines.push(`  ${number}  ${file.length}  ${displayText(file.path.join('/'))}`)
     }
   }
   lines.push(`Private: ${meta.private ? 'yes' : 'no'}`)
@@ -67,7 +68,8 @@ export interface InfoJson {
   announce: string | null
   announceList: string[][]
   multiFile: boolean
-  files: { path: string; length: number; padding: boolean }[]
+  /** Every file in torrent order; `index` is the number `--select` takes (null for padding files). */
+  files: { index: number | null; path: string; length: number; padding: boolean }[]
   private: boolean
   urlList: string[]
   comment: string | null
@@ -77,6 +79,7 @@ export interface InfoJson {
 
 /** Absent fields are `null` rather than missing, so every document has the same keys. */
 export function infoJson(meta: Metainfo): InfoJson {
+  const numbers = new Map(numberedFiles(meta).map(({ number, index }) => [index, number]))
   return {
     infoHash: meta.infoHash,
     name: meta.name,
@@ -87,7 +90,8 @@ export function infoJson(meta: Metainfo): InfoJson {
     announce: meta.announce ?? null,
     announceList: meta.announceList,
     multiFile: meta.multiFile,
-    files: meta.files.map((file) => ({
+    files: meta.files.map((file, index) => ({
+      index: numbers.get(index) ?? null,
       path: file.path.join('/'),
       length: file.length,
       padding: file.padding,

@@ -19,6 +19,7 @@ import {
   freshDir,
   makeFixture,
   pieceBytes,
+  progressEvents,
   removeFixture,
   type TorrentFixture,
   waitForSeeders,
@@ -164,6 +165,55 @@ describeWithTools(['py:libtorrent'], 'bt download from a libtorrent seeder', () 
       expect(await compareContent(multi.contentPath, target)).toEqual([])
       expect((await stat(join(target, 'empty.txt'))).size).toBe(0)
       expect(await readFile(join(target, 'é', 'ß.txt'))).toEqual(multi.data.get('é/ß.txt'))
+    })
+
+    it('--select downloads only the chosen files, and bt verify reports each file', async () => {
+      const info = JSON.parse((await bt(['info', '--json', multi.torrentPath])).stdout) as {
+        files: { index: number | null; path: string }[]
+      }
+      const numberOf = (path: string) => info.files.find((file) => file.path === path)!.index!
+      const chosen = ['a.bin', '日本.bin']
+      const dir = await freshDir(multi, 'select')
+      const run = await bt([
+        'download',
+        multi.torrentPath,
+        '-d',
+        dir,
+        '--json',
+        '--select',
+        chosen.map(numberOf).join(','),
+      ])
+      expect(run.code, describeRun(run)).toBe(0)
+      const target = join(dir, multi.name)
+      for (const path of chosen) expect(await readFile(join(target, path))).toEqual(multi.data.get(path))
+      for (const path of ['empty.txt', 'sub/deeper/c.bin', 'sub/b.txt', 'é/ß.txt']) {
+        expect(await stat(join(target, path)).catch(() => undefined), path).toBeUndefined()
+      }
+      const files = run.events.find((event) => (event as { event: string }).event === 'files') as unknown as {
+        files: { index: number; path: string; wanted: boolean }[]
+      }
+      expect(
+        files.files
+          .filter((file) => file.wanted)
+          .map((file) => file.path)
+          .sort(),
+      ).toEqual([...chosen].sort())
+      const last = progressEvents(run.events).at(-1)!
+      expect(last.wantedBytes).toBe(400_000)
+      expect(last.verifiedBytes).toBe(400_000)
+
+      const verify = await bt(['verify', multi.torrentPath, dir])
+      expect(verify.code).toBe(1)
+      expect(verify.stdout).toContain('Files:')
+      expect(verify.stdout).toMatch(
+        new RegExp(`\\n  ${numberOf('sub/deeper/c.bin')}  0/\\d+ pieces  sub/deeper/c\\.bin\\n`),
+      )
+    })
+
+    it('--select refuses a file number the torrent does not have (usage error)', async () => {
+      const run = await bt(['download', multi.torrentPath, '-d', multi.root, '--select', '0,99'])
+      expect(run.code).toBe(2)
+      expect(run.stderr).toMatch(/no file 99/)
     })
 
     it('-o is refused for a multi-file torrent (usage error)', async () => {

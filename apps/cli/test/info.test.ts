@@ -121,17 +121,17 @@ describe('bt info', () => {
     expect(details).toEqual([
       'Name: Sintel',
       'Files:',
-      '  1652  Sintel.de.srt',
-      '  1514  Sintel.en.srt',
-      '  1554  Sintel.es.srt',
-      '  1618  Sintel.fr.srt',
-      '  1546  Sintel.it.srt',
-      '  129241752  Sintel.mp4',
-      '  1537  Sintel.nl.srt',
-      '  1536  Sintel.pl.srt',
-      '  1551  Sintel.pt.srt',
-      '  2016  Sintel.ru.srt',
-      '  46115  poster.jpg',
+      '  0  1652  Sintel.de.srt',
+      '  1  1514  Sintel.en.srt',
+      '  2  1554  Sintel.es.srt',
+      '  3  1618  Sintel.fr.srt',
+      '  4  1546  Sintel.it.srt',
+      '  5  129241752  Sintel.mp4',
+      '  6  1537  Sintel.nl.srt',
+      '  7  1536  Sintel.pl.srt',
+      '  8  1551  Sintel.pt.srt',
+      '  9  2016  Sintel.ru.srt',
+      '  10  46115  poster.jpg',
       'Private: no',
       'Comment: WebTorrent <https://webtorrent.io>',
       'Created By: WebTorrent <https://webtorrent.io>',
@@ -153,14 +153,19 @@ describe('bt info', () => {
 
   it('leaves BEP 47 padding files out of the listing but counts them in the length', async () => {
     const { stdout } = await runBt(['info', fixture('bittorrent-v2-hybrid-test.torrent')])
-    const listed = stdout.split('\n').filter((line) => /^ {2}\d+ {2}/.test(line))
+    const listed = stdout.split('\n').filter((line) => /^ {2}\d+ {2}\d+ {2}/.test(line))
     expect(listed).toHaveLength(9)
     expect(listed.some((line) => line.includes('.pad'))).toBe(false)
+    // Numbered 0..8 without gaps: padding files take no number.
+    expect(listed.map((line) => Number(line.trim().split(' ')[0]))).toEqual([...Array(9).keys()])
     const json = JSON.parse(
       (await runBt(['info', '--json', fixture('bittorrent-v2-hybrid-test.torrent')])).stdout,
     )
     expect(json.files).toHaveLength(17)
     expect(json.files.filter((file: { padding: boolean }) => file.padding)).toHaveLength(8)
+    expect(
+      json.files.flatMap((file: { index: number | null }) => (file.index === null ? [] : [file.index])),
+    ).toEqual([...Array(9).keys()])
     expect(json.files.reduce((sum: number, file: { length: number }) => sum + file.length, 0)).toBe(898631684)
   })
 
@@ -240,7 +245,7 @@ describe('bt info', () => {
     expect(json.pieceHashes).toEqual(rawPieceHashes('sintel.torrent'))
     expect(json.announceList).toHaveLength(8)
     expect(json.files).toHaveLength(11)
-    expect(json.files[5]).toEqual({ path: 'Sintel.mp4', length: 129241752, padding: false })
+    expect(json.files[5]).toEqual({ index: 5, path: 'Sintel.mp4', length: 129241752, padding: false })
   })
 
   it('gives null for absent fields in --json', async () => {

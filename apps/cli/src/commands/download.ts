@@ -8,6 +8,7 @@ import { collectPeer, parseCount, parseListenPort, parseSize } from '../arg-pars
 import { type CommandContext, type RegisterCommand, registerVariants } from '../context.js'
 import { createDownloadProgress, type ProgressMode } from '../download-progress.js'
 import { UsageError } from '../errors.js'
+import { fileList, parseFileList, selectedPriorities } from '../file-selection.js'
 import { displayText, writeJson, writeLines } from '../output.js'
 import { addSeedLimitOptions, hasSeedLimit, reportSeedEnd, seedLimitsOf, seedUntil } from '../seeding.js'
 import { openFileStore } from '../stores.js'
@@ -26,6 +27,8 @@ export interface DownloadOptions {
   uploadLimit?: number
   seedRatio?: number
   seedTime?: number
+  select?: number[]
+  exclude?: number[]
 }
 
 export const registerDownload: RegisterCommand = (program, context) =>
@@ -58,6 +61,12 @@ function defineDownload(command: Command, { io, signal }: CommandContext): void 
     .option('--port <port>', 'listen port (0: any free port, the one announced)', parseListenPort, 0)
     .option('--max-peers <n>', 'connected peers at most', parseCount, 50)
     .option('--peer <ip:port>', 'also dial this peer (repeatable)', collectPeer, [])
+    .option(
+      '--select <list>',
+      'download only these files, numbered as bt info shows them (e.g. 0,2-3)',
+      parseFileList,
+    )
+    .option('--exclude <list>', 'download every file but these (e.g. 1,4-6)', parseFileList)
     .option('--json', 'progress and result as JSON lines on stdout')
     .option('-q, --quiet', 'no progress output')
     .option('--seed', 'keep seeding after the download completes, until Ctrl-C or a --seed-* limit')
@@ -82,6 +91,8 @@ command again resumes without re-downloading verified pieces.
 A magnet link's metadata is fetched from its swarm first (trackers, x.pe peers, --peer) and checked
 against its info hash (--json: a first "metadata" event with infoHash, name and length); 'bt download'
 and 'bt magnet_download' take either.
+--select/--exclude choose files by the numbers bt info shows: skipped files are never created (pieces
+they share with a wanted file are fetched, and kept out of them); progress counts the chosen files.
 --seed-ratio R or --seed-time T (which imply --seed) stop seeding, exit 0, once uploaded ≥ R × the size
 or after T of seeding ("Stopped seeding: …"; --json: a "seeding-done" event).`,
     )
@@ -142,12 +153,15 @@ async function download(
     const store = await openFileStore(meta, target, signal)
     progress = createDownloadProgress(io, mode, displayText(meta.name))
     const seed = options.seed === true || hasSeedLimit(options)
+    const filePriorities = selectedPriorities(meta, options)
     const torrent = client.add(meta, {
       store,
       maxConnections: options.maxPeers,
       peers: [...options.peer, ...peers],
       ...(seed ? { seed: true } : {}),
+      ...(filePriorities ? { filePriorities } : {}),
     })
+    if (options.json) writeJson(io.stdout, { event: 'files', files: fileList(meta, torrent) })
     const shown = progress
     torrent.on('progress', (update) => shown.update(update))
     reportAlerts(torrent, io, alertMode(mode))
