@@ -665,3 +665,44 @@ describe('PiecePicker properties', () => {
     )
   })
 })
+
+describe('PiecePicker urgent pieces (streaming)', () => {
+  it('picks the urgent pieces first, in their order, ahead of priority and rarity', () => {
+    const p = picker(20)
+    p.setPiecePriority(3, MAX_PRIORITY)
+    p.setUrgent([12, 9, 10])
+    const blocks = p.pick(seed('a'), 12, 0)
+    expect([...new Set(blocks.map((block) => block.index))]).toEqual([12, 9, 10])
+    // Then the rest as usual: the high-priority piece next.
+    expect(p.pick(seed('a'), 1, 0)[0]!.index).toBe(3)
+  })
+
+  it('skips urgent pieces the peer lacks, that are verified or skipped, and ends with []', () => {
+    const p = picker(10)
+    p.pieceVerified(5)
+    p.setPiecePriority(6, 0)
+    p.setUrgent([5, 6, 7, 8])
+    const lacking = peer(p, 'b', [8])
+    expect(new Set(p.pick(lacking, 4, 0).map((block) => block.index))).toEqual(new Set([8]))
+    p.setUrgent([])
+    expect(p.pick(seed('a'), 4, 0).every((block) => block.index !== 6)).toBe(true)
+  })
+
+  it('asks a second peer for the next urgent piece once its blocks are slow, never sooner', () => {
+    const p = new PiecePicker<string>({
+      layout: layout(4 * BS, 8 * 4 * BS),
+      randomFirstPieces: 0,
+      urgentDuplicateMs: 1000,
+      random: seeded(3),
+    })
+    p.setUrgent([2])
+    expect(p.pick(seed('slow'), 4, 0).map(key)).toEqual(['2:0', `2:${BS}`, `2:${2 * BS}`, `2:${3 * BS}`])
+    // 500 ms later another peer gets other pieces, not piece 2's blocks.
+    expect(p.pick(seed('fast'), 4, 500).some((block) => block.index === 2)).toBe(false)
+    // After 1 s, the fast peer is asked for piece 2 too; the first copy of a block wins.
+    const duplicated = p.pick(seed('fast'), 4, 1000)
+    expect(duplicated.map(key)).toEqual(['2:0', `2:${BS}`, `2:${2 * BS}`, `2:${3 * BS}`])
+    const receipt = p.blockReceived('fast', { index: 2, begin: 0, length: BS })
+    expect(receipt).toMatchObject({ accepted: true, cancel: ['slow'] })
+  })
+})

@@ -8,7 +8,9 @@
 // so the engine drives it and tests replay it exactly. Fresh pieces sit in buckets keyed by (priority,
 // availability), so rarest-first looks at the rarest pieces first instead of scanning or sorting all of
 // them, and a `have` moves one piece between buckets in O(1). Peers that have everything (BEP 6 have-all,
-// seeds) are one shared counter, never a per-piece update.
+// seeds) are one shared counter, never a per-piece update. Pieces a reader waits for (streaming,
+// `setUrgent`) come before all of that, in the reader's order, and the very next one is asked of a
+// second peer when its blocks are slow to come.
 import { Bitfield } from '@bt/bitfield'
 import type { FileLayout } from '@bt/metainfo'
 import { BLOCK_SIZE, blockCount } from './block-requests.js'
@@ -52,6 +54,8 @@ export interface PiecePickerInit {
   randomFirstPieces?: number
   /** In end-game, at most this many peers are asked for the same block. Default 3. */
   endGameRequesters?: number
+  /** A block of the first urgent piece requested this long ago is asked of another peer too. Default 1 s. */
+  urgentDuplicateMs?: number
   /** A number in [0, 1); injected so tests are deterministic. Default `Math.random`. */
   random?: () => number
 }
@@ -91,6 +95,9 @@ export class PiecePicker<P = string> {
   private readonly blocksPerPiece: number
   private readonly randomFirstPieces: number
   private readonly endGameRequesters: number
+  private readonly urgentDuplicateMs: number
+  /** Pieces readers wait for, most urgent first. */
+  private urgent: readonly number[] = []
   private readonly random: () => number
   private readonly have: Bitfield
 
@@ -138,6 +145,7 @@ export class PiecePicker<P = string> {
     this.blocksPerPiece = blockCount(pieceLength)
     this.randomFirstPieces = init.randomFirstPieces ?? 4
     this.endGameRequesters = Math.max(1, init.endGameRequesters ?? 3)
+    this.urgentDuplicateMs = init.urgentDuplicateMs ?? 1000
     this.random = init.random ?? Math.random
     this.have = init.have ? init.have.clone() : new Bitfield(pieceCount)
     this.priority = new Uint8Array(pieceCount).fill(1)
@@ -259,6 +267,16 @@ export class PiecePicker<P = string> {
     if (this.priority[index] === 0) this.setPiecePriority(index, 1)
   }
 
+  /**
+   * Pieces readers wait for, in the order they will read them (a stream's position and read-ahead):
+   * picked before every other piece, in this order, whatever their rarity or priority (skipped pieces
+   * excepted). Replaces the previous list; `[]` ends it.
+   */
+  setUrgent(pieces: readonly number[]): void {
+    for (const index of pieces) this.checkIndex(index)
+    this.urgent = [...pieces]
+  }
+
   /** Whether a peer with these pieces has something we want (decides `interested`). */
   interesting(has: Bitfield | 'all'): boolean {
     if (this.left === 0) return false
@@ -282,6 +300,7 @@ export class PiecePicker<P = string> {
     const picked: Block[] = []
     if (count <= 0 || this.left === 0) return picked
     const requests = this.requestsOf(peer.id)
+    this.requestSlowUrgent(peer, requests, count, now, picked)
     while (picked.length < count && this.freeWanted > 0) {
       const piece = this.nextPiece(peer.has)
       if (!piece) break
@@ -432,6 +451,13 @@ export class PiecePicker<P = string> {
 
   /** The piece to take free blocks from next, activating a fresh one if that is the choice. */
   private nextPiece(has: Bitfield | 'all'): ActivePiece<P> | undefined {
+    for (const index of this.urgent) {
+      if (this.have.has(index) || this.priority[index] === 0 || !peerHasPiece(has, index)) continue
+      const active = this.active.get(index)
+      if (active) {
+        if (active.free > 0) return active
+      } else if (this.freshPosition[index]! >= 0) return this.activate(index)
+    }
     let best: ActivePiece<P> | undefined
     let bestPriority = 0
     for (const piece of this.open) {
@@ -506,6 +532,33 @@ export class PiecePicker<P = string> {
       piece.requesters[block] = [peer]
       requests.set(base + block, now)
       picked.push(this.blockOf(base + block))
+    }
+  }
+
+  /**
+   * The reader's very next piece: its blocks requested from others at least `urgentDuplicateMs` ago are
+   * asked of this peer too, so one slow peer does not hold the reader up (the first copy wins).
+   */
+  private requestSlowUrgent(
+    peer: PickPeer<P>,
+    requests: Map<number, number>,
+    count: number,
+    now: number,
+    picked: Block[],
+  ): void {
+    const next = this.urgent.find((index) => !this.have.has(index) && this.priority[index]! > 0)
+    const piece = next === undefined ? undefined : this.active.get(next)
+    if (!piece || !peerHasPiece(peer.has, piece.index)) return
+    const base = piece.index * this.blocksPerPiece
+    for (let block = 0; block < piece.state.length && picked.length < count; block++) {
+      const requesters = piece.requesters[block]
+      if (!requesters || requesters.length >= this.endGameRequesters || requesters.includes(peer.id)) continue
+      const key = base + block
+      const oldest = Math.min(...requesters.map((other) => this.peers.get(other)?.get(key) ?? now))
+      if (now - oldest < this.urgentDuplicateMs) continue
+      requesters.push(peer.id)
+      requests.set(key, now)
+      picked.push(this.blockOf(key))
     }
   }
 
