@@ -1,0 +1,33 @@
+import { describe, expect, it } from 'vitest'
+import { bootstrapRouters, createDht, DEFAULT_BOOTSTRAP } from './dht.js'
+
+describe('bootstrap routers', () => {
+  it('never uses the public routers under vitest or CI', () => {
+    expect(process.env.VITEST).toBeTruthy()
+    expect(bootstrapRouters({})).toEqual([])
+    expect(bootstrapRouters({}, { CI: 'true' })).toEqual([])
+    expect(bootstrapRouters({}, { VITEST: 'true' })).toEqual([])
+  })
+
+  it('uses the public routers only when nothing is configured', () => {
+    expect(bootstrapRouters({}, {})).toBe(DEFAULT_BOOTSTRAP)
+    expect(bootstrapRouters({ bootstrap: ['127.0.0.2:6881'] }, {})).toEqual(['127.0.0.2:6881'])
+    expect(bootstrapRouters({ bootstrap: [] }, {})).toEqual([])
+    expect(bootstrapRouters({ nodes: [{ host: '127.0.0.2', port: 1 }] }, {})).toEqual([])
+    expect(
+      bootstrapRouters(
+        { state: { id: '0'.repeat(40), nodes: [{ id: '1'.repeat(40), host: '127.0.0.2', port: 1 }] } },
+        {},
+      ),
+    ).toEqual([])
+  })
+
+  it('a node started with no bootstrap under test sends nothing and is ready with an empty table', async () => {
+    const dht = createDht({ host: '127.0.0.1', port: 0 })
+    const ready = new Promise<{ nodes: number }>((resolve) => dht.once('ready', resolve))
+    await dht.start()
+    expect(await ready).toEqual({ nodes: 0 })
+    expect(dht.stats().queriesSent).toBe(0)
+    await dht.close()
+  })
+})
