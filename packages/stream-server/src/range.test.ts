@@ -72,12 +72,10 @@ describe('parseRange', () => {
   const range = (from: number, to: number) =>
     Array.from({ length: Math.max(0, to - from) }, (_, i) => from + i)
   const spec: fc.Arbitrary<Spec> = fc.oneof(
-    fc
-      .tuple(fc.nat(300), fc.option(fc.nat(300), { nil: undefined }))
-      .map(([a, b]) => ({
-        first: b === undefined ? a : Math.min(a, b),
-        last: b === undefined ? b : Math.max(a, b),
-      })),
+    fc.tuple(fc.nat(300), fc.option(fc.nat(300), { nil: undefined })).map(([a, b]) => ({
+      first: b === undefined ? a : Math.min(a, b),
+      last: b === undefined ? b : Math.max(a, b),
+    })),
     fc.nat(300).map((suffix) => ({ suffix })),
   )
   const bytes = (size: number) => Uint8Array.from(range(0, size), (i) => (i * 7 + 3) & 0xff)
