@@ -1,8 +1,9 @@
 // ffprobe and ffmpeg as real media consumers: they probe, jump to the index at the end of an mp4 and
 // seek into the middle with byte ranges, while pieces arrive only once a reader asks for them.
-import { readFile } from 'node:fs/promises'
+import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { describeWithTools, withTempDir } from '@bt/test-helpers'
+import { describeWithTools } from '@bt/test-helpers'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import { createStreamServer, type StreamServer } from '../src/index.js'
 import { until } from './http-client.js'
@@ -62,21 +63,11 @@ function frameAt(input: string, seconds: number): Promise<Buffer> {
 describeWithTools(['ffmpeg', 'ffprobe'], 'ffprobe and ffmpeg streaming from the server', () => {
   let dir: string
   let clips: { mp4: Uint8Array; webm: Uint8Array }
-  let finish: () => void
   beforeAll(async () => {
-    // The temp dir lives as long as the suite: withTempDir removes it once `finish` is called.
-    await new Promise<void>((ready) => {
-      void withTempDir(async (path) => {
-        dir = path
-        clips = await makeClips(path)
-        ready()
-        await new Promise<void>((resolve) => {
-          finish = resolve
-        })
-      })
-    })
+    dir = await mkdtemp(join(tmpdir(), 'bt-stream-'))
+    clips = await makeClips(dir)
   }, 60_000)
-  afterAll(() => finish?.())
+  afterAll(() => rm(dir, { recursive: true, force: true }))
 
   async function serve(): Promise<{
     source: PiecedSource
