@@ -706,3 +706,16 @@ describe('PiecePicker urgent pieces (streaming)', () => {
     expect(receipt).toMatchObject({ accepted: true, cancel: ['slow'] })
   })
 })
+
+describe('PiecePicker releaseRequests', () => {
+  it('takes back the requests of the pieces not kept, which are then picked again', () => {
+    const p = picker(4)
+    const asked = p.pick(seed('a'), 8, 0)
+    const first = asked[0]!.index
+    const released = p.releaseRequests('a', (index) => index === first)
+    expect(released.length).toBe(4)
+    expect(released.every((block) => block.index !== first)).toBe(true)
+    expect(p.outstanding('a')).toBe(4)
+    expect(new Set(p.pick(seed('b'), 4, 0).map(key))).toEqual(new Set(released.map(key)))
+  })
+})

@@ -377,6 +377,24 @@ export class PiecePicker<P = string> {
    * `expireRequests(peer, now − timeoutMs)`; a snubbed peer, or a choke without the fast extension
    * (BEP 3: the peer discards pending requests): `expireRequests(peer, Infinity)`.
    */
+  /**
+   * Takes back the peer's requests for pieces `keep` rejects (a reader seeked away from them), so they
+   * are asked again in the new order; returns them, to send `cancel`s.
+   */
+  releaseRequests(peer: P, keep: (index: number) => boolean): Block[] {
+    const released: Block[] = []
+    const requests = this.peers.get(peer)
+    if (!requests) return released
+    for (const key of [...requests.keys()]) {
+      const block = this.blockOf(key)
+      if (keep(block.index)) continue
+      requests.delete(key)
+      this.release(peer, key)
+      released.push(block)
+    }
+    return released
+  }
+
   expireRequests(peer: P, sentBefore: number): Block[] {
     const expired: Block[] = []
     const requests = this.peers.get(peer)

@@ -32,6 +32,7 @@ import { PiecePicker } from './piece-picker.js'
 import { RateMeter } from './rate.js'
 import { RateLimiter } from './rate-limiter.js'
 import { SmartBan, type SmartBanVerdict } from './smart-ban.js'
+import { StreamReaders } from './stream-readers.js'
 import { type DialOptions, dialOptions, Swarm, type SwarmPeer } from './swarm.js'
 import type { TrackerTransport } from './tracker-transport.js'
 import { MAX_QUEUED_UPLOADS, Uploader, type UploadQueue } from './uploader.js'
@@ -131,6 +132,10 @@ const OPTIMISTIC_TICKS = 30
 const MAX_UNREQUESTED_BLOCKS = 16
 /** A connection this young keeps its slot even when it has nothing to trade yet. */
 const MIN_USELESS_MS = 30_000
+/** Streaming: the window fetched first ahead of each reader, in seconds of the download rate… */
+const READ_AHEAD_SECONDS = 5
+/** …and at most this many pieces (two at least). */
+const MAX_READ_AHEAD_PIECES = 32
 
 /** Per-connection state; the session itself is the picker's key for the peer. */
 interface PeerSession extends SwarmPeer {
@@ -165,6 +170,7 @@ export class Torrent extends EventEmitter<TorrentEvents> {
   private wantedLength: Float64Array
   /** Verified pieces the store holds only in part: they cover a skipped file, so they are not served. */
   private readonly partial = new Set<number>()
+  private readonly readers: StreamReaders
   private readonly flow: FlowControl
   private readonly downloaded = new RateMeter()
   private readonly uploaded = new RateMeter()
@@ -209,6 +215,17 @@ export class Torrent extends EventEmitter<TorrentEvents> {
     else if (init.piecePriorities) this.picker.setPiecePriorities(init.piecePriorities)
     else this.picker.setPiecePriorities(wanted.priorities)
     this.intake = new BlockIntake(this.picker, init.meta.layout)
+    this.readers = new StreamReaders({
+      layout: init.meta.layout,
+      hasPiece: (index) => this.store.have.has(index),
+      readBlock: (index, begin, length, signal) => this.store.readBlock(index, begin, length, { signal }),
+      readAheadBytes: () => {
+        const pieceLength = init.meta.pieceLength
+        const seconds = this.downloaded.rate(Date.now()) * READ_AHEAD_SECONDS
+        return Math.min(MAX_READ_AHEAD_PIECES * pieceLength, Math.max(2 * pieceLength, seconds))
+      },
+      urgentChanged: (pieces, dropped) => this.urgentChanged(pieces, dropped),
+    })
     const infoBytes = init.meta.infoBytes
     this.pex = init.meta.private
       ? undefined
@@ -409,6 +426,36 @@ export class Torrent extends EventEmitter<TorrentEvents> {
   }
 
   /**
+   * Bytes [start, end) of file `fileIndex` (of `meta.files`) while the torrent downloads: each chunk is
+   * yielded once its piece is verified, and the pieces under the read position and a few seconds ahead
+   * of it are fetched before any other. A skipped file becomes wanted. Ends when `signal` aborts;
+   * throws `TorrentStoppedError` if the torrent stops first.
+   */
+  read(
+    fileIndex: number,
+    start: number,
+    end: number,
+    options: { signal?: AbortSignal } = {},
+  ): AsyncIterable<Uint8Array> {
+    const file = this.meta.files[fileIndex]
+    if (!file || file.padding) throw new RangeError(`client-core: no content file ${fileIndex}`)
+    if (
+      !Number.isSafeInteger(start) ||
+      !Number.isSafeInteger(end) ||
+      start < 0 ||
+      end > file.length ||
+      start > end
+    ) {
+      throw new RangeError(
+        `client-core: [${start}, ${end}) is outside file ${fileIndex} (${file.length} bytes)`,
+      )
+    }
+    if (this.filePriorities[fileIndex] === 'skip') this.setFilePriority(fileIndex, 'normal')
+    const signal = options.signal ?? new AbortController().signal
+    return this.readers.read(file.offset + start, file.offset + end, signal)
+  }
+
+  /**
    * Stops: closes every connection, tells the trackers (`stopped`), flushes the resume data and closes
    * the store. `done` rejects with `TorrentStoppedError` if the download was not finished.
    */
@@ -417,6 +464,7 @@ export class Torrent extends EventEmitter<TorrentEvents> {
     this.stopController.abort(new TorrentStoppedError(this.meta.infoHash))
     clearInterval(this.timer)
     if (!this.finished) this.rejectDone(new TorrentStoppedError(this.meta.infoHash))
+    this.readers.stop(new TorrentStoppedError(this.meta.infoHash))
     await this.announcer?.stop()
     await this.store.close()
   }
@@ -644,8 +692,10 @@ export class Torrent extends EventEmitter<TorrentEvents> {
     this.picker.pieceVerified(index)
     this.punish(this.smartBan.pieceVerified(index, ipsOf(piece.senders), data), piece)
     // A piece kept only in part (it covers a skipped file) cannot be served: nobody is told we have it.
-    if (whole) for (const session of this.swarm.sessions()) session.conn.have(index)
-    else this.partial.add(index)
+    if (whole) {
+      for (const session of this.swarm.sessions()) session.conn.have(index)
+      this.readers.pieceVerified(index)
+    } else this.partial.add(index)
     this.emit('piece', index)
     if (this.picker.done) this.complete()
   }
@@ -669,6 +719,19 @@ export class Torrent extends EventEmitter<TorrentEvents> {
         [...this.swarm.sessions()].find((session) => session.ip === key)
       // A liar convicted after it left has no port left to name.
       this.swarm.banAddress(known?.address ?? { host: key, port: 0 }, reason, detail)
+    }
+  }
+
+  /** Readers moved: their pieces first; requests for pieces they left (a seek) are asked again later. */
+  private urgentChanged(pieces: readonly number[], dropped: ReadonlySet<number>): void {
+    this.picker.setUrgent(pieces)
+    for (const session of this.swarm.sessions()) {
+      if (dropped.size > 0) {
+        const released = this.picker.releaseRequests(session, (index) => !dropped.has(index))
+        this.intake.release(session, released)
+        for (const block of released) session.conn.cancel(block.index, block.begin, block.length)
+      }
+      this.fillRequests(session)
     }
   }
 
