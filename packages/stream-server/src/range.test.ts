@@ -54,7 +54,7 @@ describe('parseRange', () => {
     expect(parseRange(header, 1000)).toEqual(full(reason))
   })
 
-  it('treats a range of an empty file as unsatisfiable, except a suffix range (RFC 9110 §14.1.1: satisfiable, yet no 206 can say "0 bytes")', () => {
+  it('treats a range of an empty file as unsatisfiable, except a suffix range (RFC 9110 §14.1: satisfiable, yet no 206 can say "0 bytes")', () => {
     expect(parseRange('bytes=0-', 0)).toEqual(unsatisfiable)
     expect(parseRange('bytes=0-0', 0)).toEqual(unsatisfiable)
     expect(parseRange('bytes=-5', 0)).toEqual(full('empty-file'))

@@ -27,10 +27,10 @@ const SUFFIX_RANGE = /^-(\d+)$/
  * Decides a `Range` header against a file of `size` bytes (a non-negative safe integer).
  *
  * Several satisfiable ranges: if they overlap or touch they are coalesced into one 206 (RFC 9110
- * §15.3.7.2 allows coalescing); otherwise the whole file is sent with 200. A server may always ignore
- * `Range`, every client must handle a 200, and a player seeking never sends several ranges; answering
- * only the first range instead would silently drop bytes the client asked for, and a
- * multipart/byteranges body is more code than the download managers that ask for it deserve.
+ * lets a server coalesce overlapping ranges); otherwise the whole file is sent with 200. A server
+ * may always ignore `Range`, every client must handle a 200, and a player seeking never sends
+ * several ranges; answering only the first range instead would silently drop bytes the client asked
+ * for, and a multipart/byteranges body is more code than the download managers that ask for it deserve.
  */
 export function parseRange(header: string | undefined, size: number): RangeDecision {
   if (header === undefined) return full('absent')
