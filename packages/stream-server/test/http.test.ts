@@ -318,6 +318,21 @@ describe('reads that wait for pieces', () => {
     expect(source.yielded()).toBe(pulled)
   })
 
+  it("Node's fetch gets a range, and aborting the fetch ends the read", async () => {
+    const { server, source } = await serve({ kind: 'manual' })
+    source.release(1)
+    const ranged = await fetch(server.fileUrl(0), { headers: { range: 'bytes=20000-29999' } })
+    expect(ranged.status).toBe(206)
+    expect(Buffer.compare(Buffer.from(await ranged.arrayBuffer()), movie.subarray(20000, 30000))).toBe(0)
+
+    const controller = new AbortController()
+    const whole = await fetch(server.fileUrl(0), { signal: controller.signal })
+    expect(whole.headers.get('content-length')).toBe(String(movie.byteLength))
+    await until(() => source.waitingFor().includes(0), 5000, 'the read to wait for piece 0')
+    controller.abort()
+    await until(() => source.active() === 0, 5000, 'the read to end')
+  })
+
   it('close() aborts reads in progress and closes every connection', async () => {
     const { server, source } = await serve({ kind: 'manual' })
     const res = await open(`${server.url}0`)
