@@ -43,8 +43,10 @@ export interface FixtureInit {
   announce?: string[]
   /** A single file of this many bytes… */
   length?: number
-  /** …or a multi-file torrent of these files. */
+  /** …or a multi-file torrent of these files… */
   files?: ContentFileSpec[]
+  /** …or a single file of exactly these bytes (a media clip). */
+  content?: Uint8Array
 }
 
 /** Writes pseudo-random content under a fresh temp dir and makes its torrent with @bt/metainfo. */
@@ -53,10 +55,13 @@ export async function makeFixture(init: FixtureInit): Promise<TorrentFixture> {
   try {
     const seedDir = join(root, 'seed')
     const contentPath = join(seedDir, init.name)
-    const data =
-      init.files !== undefined
-        ? await writeContentTree(contentPath, init.files, init.name)
-        : await writeContentTree(seedDir, [{ path: init.name, length: init.length ?? 0 }], init.name)
+    let data: Map<string, Buffer>
+    if (init.content !== undefined) {
+      await mkdir(seedDir, { recursive: true })
+      await writeFile(contentPath, init.content)
+      data = new Map([[init.name, Buffer.from(init.content)]])
+    } else if (init.files !== undefined) data = await writeContentTree(contentPath, init.files, init.name)
+    else data = await writeContentTree(seedDir, [{ path: init.name, length: init.length ?? 0 }], init.name)
     const created = await createTorrent(contentPath, {
       pieceLength: init.pieceLength,
       ...(init.announce !== undefined ? { announce: init.announce } : {}),

@@ -9,11 +9,13 @@ import { registerInfo } from './info.js'
 import { registerMagnetHandshake, registerMagnetParse } from './magnet.js'
 import { registerPeers } from './peers.js'
 import { registerSeed } from './seed.js'
+import { registerStream } from './stream.js'
 import { registerVerify } from './verify.js'
 
 export const commands: readonly RegisterCommand[] = [
   registerDownload,
   registerSeed,
+  registerStream,
   registerInfo,
   registerCreate,
   registerVerify,
