@@ -1,11 +1,10 @@
 // `bt stream` with real consumers: a media file from a slowed libtorrent seeder, probed by ffprobe and
 // seeked into by ffmpeg before those pieces were downloaded; exact byte ranges with curl; and the
 // refusals (a non-loopback HTTP host without --allow-remote, a foreign Host header).
-import { execFile } from 'node:child_process'
 import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { describeWithTools, type LibtorrentSeeder, startLibtorrentSeeder } from '@bt/test-helpers'
+import { describeWithTools, type LibtorrentSeeder, runProgram, startLibtorrentSeeder } from '@bt/test-helpers'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import { stopBt } from './leechers.js'
 import {
@@ -21,26 +20,6 @@ import {
 
 const KIB = 1024
 
-function run(
-  command: string,
-  args: readonly string[],
-): Promise<{ code: number; stdout: Buffer; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      command,
-      args,
-      { encoding: 'buffer', timeout: 60_000, maxBuffer: 64 << 20 },
-      (error, stdout, stderr) => {
-        resolve({
-          code: error ? (typeof error.code === 'number' ? error.code : -1) : 0,
-          stdout,
-          stderr: stderr.toString(),
-        })
-      },
-    )
-  })
-}
-
 describeWithTools(['py:libtorrent', 'ffmpeg', 'ffprobe', 'curl'], 'bt stream', () => {
   let fixture: TorrentFixture
   let seeder: LibtorrentSeeder
@@ -50,7 +29,7 @@ describeWithTools(['py:libtorrent', 'ffmpeg', 'ffprobe', 'curl'], 'bt stream', (
     // 12 s of noisy test pattern (a few MiB, its mp4 index at the end), made by ffmpeg itself.
     const scratch = await mkdtemp(join(tmpdir(), 'bt-clip-'))
     const path = join(scratch, 'clip.mp4')
-    const made = await run('ffmpeg', [
+    const made = await runProgram('ffmpeg', [
       ...[
         '-hide_banner',
         '-v',
@@ -108,7 +87,7 @@ describeWithTools(['py:libtorrent', 'ffmpeg', 'ffprobe', 'curl'], 'bt stream', (
   it('ffprobe reads the clip and ffmpeg seeks near its end before the download is done', async () => {
     const { process, url } = await startStream()
     try {
-      const probe = await run('ffprobe', [
+      const probe = await runProgram('ffprobe', [
         '-v',
         'error',
         '-show_entries',
@@ -119,7 +98,7 @@ describeWithTools(['py:libtorrent', 'ffmpeg', 'ffprobe', 'curl'], 'bt stream', (
       ])
       expect(probe.code, probe.stderr).toBe(0)
       expect(Number(probe.stdout.toString().trim())).toBeCloseTo(12, 0)
-      const frame = await run('ffmpeg', [
+      const frame = await runProgram('ffmpeg', [
         ...['-hide_banner', '-v', 'error', '-nostdin', '-ss', '11', '-i', `${url}0`],
         ...['-frames:v', '1', '-f', 'rawvideo', '-pix_fmt', 'gray', '-'],
       ])
@@ -135,15 +114,15 @@ describeWithTools(['py:libtorrent', 'ffmpeg', 'ffprobe', 'curl'], 'bt stream', (
   it('curl gets exact byte ranges, HEAD, 416, and the Host check holds', async () => {
     const { process, url } = await startStream()
     try {
-      const range = await run('curl', ['-sS', '--noproxy', '*', '-r', '100000-199999', `${url}0`])
+      const range = await runProgram('curl', ['-sS', '--noproxy', '*', '-r', '100000-199999', `${url}0`])
       expect(range.code, range.stderr).toBe(0)
       expect(Buffer.compare(range.stdout, media.subarray(100_000, 200_000))).toBe(0)
-      const suffix = await run('curl', ['-sS', '--noproxy', '*', '-r', '-5000', `${url}0`])
+      const suffix = await runProgram('curl', ['-sS', '--noproxy', '*', '-r', '-5000', `${url}0`])
       expect(Buffer.compare(suffix.stdout, media.subarray(media.length - 5000))).toBe(0)
-      const head = await run('curl', ['-sS', '--noproxy', '*', '-I', `${url}0`])
+      const head = await runProgram('curl', ['-sS', '--noproxy', '*', '-I', `${url}0`])
       expect(head.stdout.toString()).toMatch(new RegExp(`content-length: ${media.length}`, 'i'))
       expect(head.stdout.toString()).toMatch(/accept-ranges: bytes/i)
-      const unsatisfiable = await run('curl', [
+      const unsatisfiable = await runProgram('curl', [
         '-sS',
         '--noproxy',
         '*',
@@ -156,7 +135,7 @@ describeWithTools(['py:libtorrent', 'ffmpeg', 'ffprobe', 'curl'], 'bt stream', (
         `${url}0`,
       ])
       expect(unsatisfiable.stdout.toString()).toBe('416')
-      const rebinding = await run('curl', [
+      const rebinding = await runProgram('curl', [
         '-sS',
         '--noproxy',
         '*',
@@ -175,8 +154,8 @@ describeWithTools(['py:libtorrent', 'ffmpeg', 'ffprobe', 'curl'], 'bt stream', (
   }, 60_000)
 
   it('refuses a non-loopback --http-host without --allow-remote (usage error)', async () => {
-    const run = await bt(['stream', fixture.torrentPath, '--http-host', '0.0.0.0'])
-    expect(run.code).toBe(2)
-    expect(run.stderr).toMatch(/--allow-remote/)
+    const refused = await bt(['stream', fixture.torrentPath, '--http-host', '0.0.0.0'])
+    expect(refused.code).toBe(2)
+    expect(refused.stderr).toMatch(/--allow-remote/)
   })
 })

@@ -1,14 +1,14 @@
 // curl as a real HTTP client: exact bytes of ranges, HEAD, 416, resumed downloads, the Host check.
 import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { describeWithTools, withTempDir } from '@bt/test-helpers'
+import { describeWithTools, runProgram, runProgramOk, withTempDir } from '@bt/test-helpers'
 import { afterEach, beforeEach, expect, it } from 'vitest'
 import { createStreamServer, type StreamServer } from '../src/index.js'
 import { type PiecedSource, patternBytes, piecedSource } from './pieced-source.js'
-import { run, runOk } from './programs.js'
 
 const video = patternBytes(300_000, 11)
-const curl = (...args: string[]) => runOk('curl', ['--silent', '--show-error', '--noproxy', '*', ...args])
+const curl = (...args: string[]) =>
+  runProgramOk('curl', ['--silent', '--show-error', '--noproxy', '*', ...args])
 
 describeWithTools(['curl'], 'curl against the stream server', () => {
   let source: PiecedSource
@@ -60,7 +60,7 @@ describeWithTools(['curl'], 'curl against the stream server', () => {
     )
     expect(answer).toMatch(/^HTTP\/1\.1 416 Range Not Satisfiable\r\n/)
     expect(answer).toMatch(/\r\ncontent-range: bytes \*\/300000\r\n/i)
-    const failed = await run('curl', [
+    const failed = await runProgram('curl', [
       '--silent',
       '--noproxy',
       '*',

@@ -3,12 +3,11 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { describeWithTools } from '@bt/test-helpers'
+import { describeWithTools, runProgramOk } from '@bt/test-helpers'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import { createStreamServer, type StreamServer } from '../src/index.js'
 import { until } from './http-client.js'
 import { type PiecedSource, piecedSource } from './pieced-source.js'
-import { runOk } from './programs.js'
 
 const quiet = ['-hide_banner', '-v', 'error']
 
@@ -31,8 +30,19 @@ async function makeClips(dir: string): Promise<{ mp4: Uint8Array; webm: Uint8Arr
   const encode = ['-nostdin', '-vf', 'noise=alls=30:allf=t', '-g', '25']
   const mp4 = join(dir, 'clip.mp4')
   const webm = join(dir, 'clip.webm')
-  await runOk('ffmpeg', [...quiet, ...inputs, ...encode, '-c:v', 'mpeg4', '-q:v', '3', '-c:a', 'aac', mp4])
-  await runOk('ffmpeg', [
+  await runProgramOk('ffmpeg', [
+    ...quiet,
+    ...inputs,
+    ...encode,
+    '-c:v',
+    'mpeg4',
+    '-q:v',
+    '3',
+    '-c:a',
+    'aac',
+    mp4,
+  ])
+  await runProgramOk('ffmpeg', [
     ...quiet,
     ...inputs,
     ...encode,
@@ -43,7 +53,7 @@ async function makeClips(dir: string): Promise<{ mp4: Uint8Array; webm: Uint8Arr
 
 /** One gray frame at `seconds`, decoded from `input` (a path or a URL). */
 function frameAt(input: string, seconds: number): Promise<Buffer> {
-  return runOk('ffmpeg', [
+  return runProgramOk('ffmpeg', [
     ...quiet,
     '-nostdin',
     '-ss',
@@ -99,7 +109,7 @@ describeWithTools(['ffmpeg', 'ffprobe'], 'ffprobe and ffmpeg streaming from the 
   ])('ffprobe reads file %i: format, streams and duration', async (index, format, video, audio) => {
     const { server, close } = await serve()
     try {
-      const out = await runOk('ffprobe', [
+      const out = await runProgramOk('ffprobe', [
         ...quiet,
         ...['-show_entries', 'format=format_name,duration:stream=codec_type,codec_name', '-of', 'json'],
         server.fileUrl(index),

@@ -10,7 +10,11 @@ export interface ProgramResult {
   readonly stderr: string
 }
 
-export function run(command: string, args: readonly string[], timeoutMs = 30_000): Promise<ProgramResult> {
+export function runProgram(
+  command: string,
+  args: readonly string[],
+  timeoutMs = 30_000,
+): Promise<ProgramResult> {
   return new Promise((resolve, reject) => {
     execFile(
       command,
@@ -25,9 +29,13 @@ export function run(command: string, args: readonly string[], timeoutMs = 30_000
   })
 }
 
-/** Like `run`, but a non-zero exit is a failure that shows the program's stderr. */
-export async function runOk(command: string, args: readonly string[], timeoutMs?: number): Promise<Buffer> {
-  const result = await run(command, args, timeoutMs)
+/** Like `runProgram`, but a non-zero exit is a failure that shows the program's stderr. */
+export async function runProgramOk(
+  command: string,
+  args: readonly string[],
+  timeoutMs?: number,
+): Promise<Buffer> {
+  const result = await runProgram(command, args, timeoutMs)
   if (result.code !== 0)
     throw new Error(`${command} ${args.join(' ')} exited ${result.code}: ${result.stderr}`)
   return result.stdout
