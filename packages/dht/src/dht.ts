@@ -345,6 +345,20 @@ class DhtNode extends EventEmitter<DhtEvents> implements Dht {
       )
       if (this.tableSize() >= K) break
     }
+    // The self-lookup fills the buckets near our id; a lookup into each of the three farthest fills those.
+    if (this.tableSize() > 0) {
+      await Promise.all(
+        [...this.stacks.values()].flatMap((stack) =>
+          [0, 1, 2].map((prefix) =>
+            this.lookup(stack, randomIdWithPrefix(this.id, prefix), 'find_node', [], signal).catch(
+              (error: unknown) => {
+                if (signal?.aborted) throw error
+              },
+            ),
+          ),
+        ),
+      )
+    }
     if (tried > 0 && this.tableSize() === 0) this.warn({ type: 'bootstrap-failed', tried })
     if (!this.closed) this.emit('ready', { nodes: this.tableSize() })
   }

@@ -1,12 +1,13 @@
 // Helpers for tests that run several of our nodes on distinct loopback addresses (127.0.0.x).
 import { createDht, type Dht, type DhtInit } from '../src/index.js'
 
-let nextAddress = 40 + Math.floor(Math.random() * 150)
+// Our nodes live in 127.1.0.0/16, libtorrent's (test-helpers' startLibtorrentDht) in 127.0.100–199.x.
+let next = Math.floor(Math.random() * 60_000)
 
 /** A fresh loopback address per node, so per-IP limits see distinct hosts as in a real network. */
 export function loopbackHost(): string {
-  nextAddress = nextAddress >= 250 ? 40 : nextAddress + 1
-  return `127.0.${Math.floor(Math.random() * 200) + 20}.${nextAddress}`
+  next = (next + 1) % 60_000
+  return `127.1.${1 + Math.floor(next / 250)}.${1 + (next % 250)}`
 }
 
 export async function startNodes(count: number, init: DhtInit = {}): Promise<Dht[]> {
