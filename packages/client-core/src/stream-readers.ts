@@ -15,8 +15,12 @@ export interface StreamReadersHost {
   readBlock(index: number, begin: number, length: number, signal: AbortSignal): Promise<Uint8Array>
   /** Bytes ahead of each reader to fetch first (a few seconds at the current rate). */
   readAheadBytes(): number
-  /** The pieces readers wait for changed: `pieces` first, in order; `dropped` are no longer urgent. */
-  urgentChanged(pieces: readonly number[], dropped: ReadonlySet<number>): void
+  /**
+   * The pieces readers wait for changed: `pieces` first, in order. `seeked`: a reader now waits for a
+   * piece that was not urgent before (a seek, or a new reader): whatever is queued at peers ahead of it
+   * should be taken back, or the reader waits behind seconds of other requests.
+   */
+  urgentChanged(pieces: readonly number[], seeked: boolean): void
 }
 
 interface Reader {
@@ -97,6 +101,13 @@ export class StreamReaders {
     })
   }
 
+  /** Whether `index` is the piece some reader is at now (not one of its read-ahead). */
+  private headOf(index: number): number | undefined {
+    const { pieceLength } = this.host.layout
+    for (const reader of this.readers) if (Math.floor(reader.position / pieceLength) === index) return index
+    return undefined
+  }
+
   /** Recomputes the urgent pieces: for each reader, from its position to the end of its window. */
   private update(): void {
     const { layout } = this.host
@@ -114,8 +125,9 @@ export class StreamReaders {
       }
     }
     if (pieces.length === this.urgent.length && pieces.every((index, at) => this.urgent[at] === index)) return
-    const dropped = new Set(this.urgent.filter((index) => !seen.has(index)))
+    const before = new Set(this.urgent)
+    const seeked = pieces.some((index) => !before.has(index) && index === this.headOf(index))
     this.urgent = pieces
-    this.host.urgentChanged(pieces, dropped)
+    this.host.urgentChanged(pieces, seeked)
   }
 }

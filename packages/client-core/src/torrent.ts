@@ -224,7 +224,7 @@ export class Torrent extends EventEmitter<TorrentEvents> {
         const seconds = this.downloaded.rate(Date.now()) * READ_AHEAD_SECONDS
         return Math.min(MAX_READ_AHEAD_PIECES * pieceLength, Math.max(2 * pieceLength, seconds))
       },
-      urgentChanged: (pieces, dropped) => this.urgentChanged(pieces, dropped),
+      urgentChanged: (pieces, seeked) => this.urgentChanged(pieces, seeked),
     })
     const infoBytes = init.meta.infoBytes
     this.pex = init.meta.private
@@ -722,12 +722,17 @@ export class Torrent extends EventEmitter<TorrentEvents> {
     }
   }
 
-  /** Readers moved: their pieces first; requests for pieces they left (a seek) are asked again later. */
-  private urgentChanged(pieces: readonly number[], dropped: ReadonlySet<number>): void {
+  /**
+   * Readers moved: their pieces first. After a seek, every request for another piece is taken back (and
+   * cancelled), so the reader's pieces are not queued behind seconds of others at the peers; those
+   * pieces are asked for again later.
+   */
+  private urgentChanged(pieces: readonly number[], seeked: boolean): void {
     this.picker.setUrgent(pieces)
+    const urgent = new Set(pieces)
     for (const session of this.swarm.sessions()) {
-      if (dropped.size > 0) {
-        const released = this.picker.releaseRequests(session, (index) => !dropped.has(index))
+      if (seeked) {
+        const released = this.picker.releaseRequests(session, (index) => urgent.has(index))
         this.intake.release(session, released)
         for (const block of released) session.conn.cancel(block.index, block.begin, block.length)
       }
