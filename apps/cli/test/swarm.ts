@@ -184,6 +184,7 @@ const ALERT_TYPES: ReadonlySet<string> = new Set(
     'all-trackers-failed': true,
     'piece-failed': true,
     'metadata-failed': true,
+    'dht-failed': true,
   } satisfies Record<AlertType, true>),
 )
 

@@ -51,6 +51,8 @@ export type Alert =
    */
   | { type: 'peers-unreachable'; known: number; failures: Record<DialFailure, number> }
   | { type: 'tracker-failed'; url: string; error: Error }
+  /** A DHT lookup or announce for the torrent failed (the DHT itself keeps running). */
+  | { type: 'dht-failed'; error: Error }
   | { type: 'all-trackers-failed'; error: AllTrackersFailedError }
   /** A piece failed its hash check; `peers` sent its blocks. */
   | { type: 'piece-failed'; index: number; peers: PeerAddress[] }
@@ -74,6 +76,8 @@ export function describeAlert(alert: Alert): string {
       return `tracker ${alert.url}: ${alert.error.message}`
     case 'all-trackers-failed':
       return alert.error.message
+    case 'dht-failed':
+      return `DHT lookup failed: ${alert.error.message}`
     case 'piece-failed':
       return `piece ${alert.index} failed its hash check (from ${alert.peers.map(formatPeerAddress).join(', ')})`
     case 'metadata-failed':

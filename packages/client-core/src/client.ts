@@ -2,6 +2,7 @@
 // ban list shared by its torrents and metadata fetches, and the listener that hands incoming peers to the
 // torrent they ask for (a banned address is turned away before its handshake is read).
 import { createServer, type Server, type Socket } from 'node:net'
+import type { Dht } from '@bt/dht'
 import type { MagnetLink, Metainfo } from '@bt/metainfo'
 import { acceptPeer } from '@bt/peer-wire'
 import type { PieceStore } from '@bt/piece-store'
@@ -27,6 +28,11 @@ export interface ClientInit {
   downloadLimit?: number
   /** How long a banned address stays banned. Default 1 hour. */
   banMs?: number
+  /**
+   * A started DHT node (`@bt/dht`), shared by every torrent and metadata fetch as a peer source. The
+   * caller owns it (starts, saves and closes it); it usually listens on the client's port number, UDP.
+   */
+  dht?: Dht
 }
 
 export interface RemoveTorrentOptions {
@@ -36,7 +42,7 @@ export interface RemoveTorrentOptions {
 
 export type AddTorrentOptions = Omit<
   TorrentInit,
-  'meta' | 'store' | 'peerId' | 'port' | 'transport' | 'connectionBudget' | 'sharedLimits' | 'bans'
+  'meta' | 'store' | 'peerId' | 'port' | 'transport' | 'connectionBudget' | 'sharedLimits' | 'bans' | 'dht'
 > & {
   store: PieceStore
   /** Contact the torrent's trackers. Default true. */
@@ -45,7 +51,7 @@ export type AddTorrentOptions = Omit<
 
 export type FetchMetadataOptions = Omit<
   MetadataFetchInit,
-  'magnet' | 'peerId' | 'port' | 'transport' | 'connectionBudget' | 'bans'
+  'magnet' | 'peerId' | 'port' | 'transport' | 'connectionBudget' | 'bans' | 'dht'
 > & {
   /** Contact the magnet's trackers. Default true. */
   announce?: boolean
@@ -64,6 +70,7 @@ export class Client {
   /** Addresses banned by any torrent or fetch: turned away by all of them. */
   readonly bans: BanList
   private readonly sharedLimits: { upload: RateLimiter; download: RateLimiter }
+  private readonly dht: Dht | undefined
 
   constructor(init: ClientInit = {}) {
     this.peerId = init.peerId ?? generatePeerId()
@@ -71,6 +78,7 @@ export class Client {
     this.transport = init.transport ?? createTrackerTransport()
     this.connectionBudget = createConnectionBudget(init.maxConnections ?? 200)
     this.bans = new BanList(init.banMs !== undefined ? { banMs: init.banMs } : {})
+    this.dht = init.dht
     this.sharedLimits = {
       upload: new RateLimiter(init.uploadLimit ?? 0),
       download: new RateLimiter(init.downloadLimit ?? 0),
@@ -144,6 +152,7 @@ export class Client {
       port: this.listenPort,
       connectionBudget: this.connectionBudget,
       bans: this.bans,
+      ...(this.dht ? { dht: this.dht } : {}),
       ...(announce ? { transport: this.transport } : {}),
     })
     this.fetching.set(magnet.infoHash, fetch)
@@ -167,6 +176,7 @@ export class Client {
       connectionBudget: this.connectionBudget,
       bans: this.bans,
       sharedLimits: this.sharedLimits,
+      ...(this.dht ? { dht: this.dht } : {}),
       ...(announce ? { transport: this.transport } : {}),
     })
     this.active.add(torrent)

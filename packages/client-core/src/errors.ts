@@ -96,3 +96,69 @@ export class DuplicateTorrentError extends Error {
     this.infoHash = infoHash
   }
 }
+
+/**
+ * A BEP 19 web seed answered a request with a status that gives no data: 404/410 (the file is not
+ * there), 416 (its copy is shorter than the torrent's), 503/429 (busy; `retryAfterMs` from
+ * `Retry-After` when it said), or any other.
+ */
+export class WebSeedHttpError extends Error {
+  override readonly name = 'WebSeedHttpError'
+  /** The URL that answered (after redirects). */
+  readonly url: string
+  readonly status: number
+  readonly retryAfterMs: number | undefined
+
+  constructor(url: string, status: number, retryAfterMs?: number) {
+    const wait = retryAfterMs === undefined ? '' : ` (retry after ${Math.round(retryAfterMs / 1000)} s)`
+    super(`client-core: web seed ${url} answered HTTP ${status}${wait}`)
+    this.url = url
+    this.status = status
+    this.retryAfterMs = retryAfterMs
+  }
+}
+
+export type WebSeedResponseErrorReason =
+  /** A 206 whose `Content-Range` is missing, malformed, or not the range asked for. */
+  | 'content-range'
+  /** The server's copy of the file has another size than the torrent says. */
+  | 'file-size'
+  /** The body ended before the bytes asked for. */
+  | 'short-body'
+  /** More redirects than `maxRedirects`. */
+  | 'redirect-limit'
+  /** A redirect without a usable `Location`, or to anything but http(s). */
+  | 'redirect-target'
+  /** The connection failed (refused, reset, DNS). */
+  | 'network'
+  /** No complete answer within `requestTimeoutMs`. */
+  | 'timeout'
+
+/** A BEP 19 web seed's answer that cannot be used, or none came. */
+export class WebSeedResponseError extends Error {
+  override readonly name = 'WebSeedResponseError'
+  readonly url: string
+  readonly reason: WebSeedResponseErrorReason
+
+  constructor(url: string, reason: WebSeedResponseErrorReason, detail: string, options?: { cause?: unknown }) {
+    super(`client-core: web seed ${url}: ${detail}`, options)
+    this.url = url
+    this.reason = reason
+  }
+}
+
+/**
+ * A web seed was asked for pieces it cannot serve now: it backs off after an error, it was dropped, or
+ * a file of the run was dropped for it (missing there, or its data failed the hash).
+ */
+export class WebSeedUnavailableError extends Error {
+  override readonly name = 'WebSeedUnavailableError'
+  readonly url: string
+  readonly reason: 'backing-off' | 'dropped' | 'file-dropped'
+
+  constructor(url: string, reason: 'backing-off' | 'dropped' | 'file-dropped', detail: string) {
+    super(`client-core: web seed ${url} cannot serve this now: ${detail}`)
+    this.url = url
+    this.reason = reason
+  }
+}

@@ -6,6 +6,7 @@
 // from several, every peer is then asked for a whole copy of its own, so the liar is found by itself.
 import { createHash } from 'node:crypto'
 import { EventEmitter } from 'node:events'
+import type { Dht } from '@bt/dht'
 import { type MagnetLink, type Metainfo, parseInfoDict } from '@bt/metainfo'
 import { type PeerAddress, parsePeerAddress } from '@bt/peer-address'
 import {
@@ -20,6 +21,7 @@ import type { Alert, BanReason } from './alerts.js'
 import { type Announcer, ownedAnnouncer } from './announcer.js'
 import { BanList } from './ban-list.js'
 import { type ConnectionBudget, createConnectionBudget } from './connection-budget.js'
+import { DhtPeers } from './dht-peers.js'
 import { InvalidMetadataError, TorrentStoppedError } from './errors.js'
 import { CLIENT_NAME } from './peer-id.js'
 import type { PeerSource } from './peer-list.js'
@@ -44,6 +46,8 @@ export interface MetadataFetchInit extends DialOptions {
   port: number
   /** Without it, trackers are not contacted. */
   transport?: TrackerTransport
+  /** The client's DHT node: a magnet with no tracker finds its peers there. */
+  dht?: Dht
   /** Peers to dial besides the magnet's `x.pe` and what trackers return. */
   peers?: readonly PeerAddress[]
   /** Connected peers at most. Default 30. */
@@ -119,6 +123,7 @@ export class MetadataFetch extends EventEmitter<MetadataFetchEvents> {
   /** Set after a multi-peer assembly failed its check: every peer then fills an assembly of its own. */
   private solo = false
   private readonly announcer: Announcer | undefined
+  private readonly dhtPeers: DhtPeers | undefined
   private readonly stopController = unboundedAbortController()
   private timer: NodeJS.Timeout | undefined
   private started = false
@@ -157,9 +162,23 @@ export class MetadataFetch extends EventEmitter<MetadataFetchEvents> {
       alert: (alert) => this.emit('alert', alert),
       dropReason: (session, now) =>
         !session.assembly && now - session.openedAt >= MIN_ROTATION_MS ? 'no-metadata' : undefined,
-      ranDry: () => this.announcer?.requestPeers(),
+      ranDry: () => {
+        this.announcer?.requestPeers()
+        this.dhtPeers?.ranDry()
+      },
     })
     this.swarm.peers.addAll([...(init.peers ?? []), ...magnetPeerAddresses(init.magnet)], 'manual')
+    // A magnet does not say whether the torrent is private; the DHT is what trackerless magnets rely on.
+    this.dhtPeers = init.dht
+      ? new DhtPeers({
+          dht: init.dht,
+          infoHash: init.magnet.infoHashBytes,
+          port: init.port,
+          seed: () => false,
+          onPeers: (peers) => this.addPeers(peers, 'dht'),
+          alert: (alert) => this.emit('alert', alert),
+        })
+      : undefined
     if (init.transport && init.magnet.trackers.length > 0) {
       this.announcer = ownedAnnouncer(
         {
@@ -197,6 +216,7 @@ export class MetadataFetch extends EventEmitter<MetadataFetchEvents> {
     this.started = true
     stopOnAbort(this.init.signal, this.stopController.signal, () => this.stop())
     this.announcer?.start()
+    this.dhtPeers?.start()
     this.timer = setInterval(() => this.tick(), TICK_MS)
     this.swarm.dial()
   }
@@ -438,6 +458,7 @@ export class MetadataFetch extends EventEmitter<MetadataFetchEvents> {
     if (this.stopped) return
     this.stopController.abort(error ?? new Error('metadata fetch finished'))
     clearInterval(this.timer)
+    this.dhtPeers?.stop()
     if (meta) {
       // The torrent that takes over announces `started` itself: no `stopped` in between.
       this.announcer?.handOff()

@@ -6,7 +6,7 @@ import { formatPeerAddress, type PeerAddress } from '@bt/peer-address'
 import type { DialFailure } from './alerts.js'
 import type { BanList } from './ban-list.js'
 
-export type PeerSource = 'tracker' | 'pex' | 'incoming' | 'manual'
+export type PeerSource = 'tracker' | 'dht' | 'pex' | 'incoming' | 'manual'
 
 export interface PeerCandidate {
   readonly key: string

@@ -5,6 +5,7 @@
 
 import { EventEmitter } from 'node:events'
 import { Bitfield } from '@bt/bitfield'
+import type { Dht } from '@bt/dht'
 import type { Metainfo } from '@bt/metainfo'
 import { canonicalIp, type PeerAddress } from '@bt/peer-address'
 import {
@@ -12,6 +13,7 @@ import {
   type PeerConnection,
   type PeerConnectionInit,
   type PeerMessage,
+  reservedBytes,
 } from '@bt/peer-wire'
 import { isPieceHashMismatchError, type PieceStore } from '@bt/piece-store'
 import { stopOnAbort, unboundedAbortController } from './abort.js'
@@ -22,6 +24,7 @@ import { type AssembledPiece, BlockIntake } from './block-intake.js'
 import { isSnubbed, queueDepth } from './block-requests.js'
 import { chooseUnchoked } from './choker.js'
 import { type ConnectionBudget, createConnectionBudget } from './connection-budget.js'
+import { DhtPeers } from './dht-peers.js'
 import { TorrentStoppedError } from './errors.js'
 import { defaultFilePriorities, type FilePriority, wantedPieces } from './file-priorities.js'
 import { FlowControl } from './flow-control.js'
@@ -46,6 +49,8 @@ export interface TorrentInit extends DialOptions {
   port: number
   /** Tracker transport shared by the client's torrents; without it, trackers are not contacted. */
   transport?: TrackerTransport
+  /** The client's DHT node: a peer source (never for a private torrent), and BEP 5 `port` messages. */
+  dht?: Dht
   /** Peers to dial besides what trackers return. */
   peers?: readonly PeerAddress[]
   /** Connected peers at most. Default 50. */
@@ -179,6 +184,8 @@ export class Torrent extends EventEmitter<TorrentEvents> {
   private readonly uploader: Uploader
   /** BEP 11; never for a private torrent (BEP 27: its peers come from its trackers only). */
   private readonly pex: PeerExchange | undefined
+  /** BEP 5, likewise never for a private torrent. */
+  private readonly dhtPeers: DhtPeers | undefined
   private timer: NodeJS.Timeout | undefined
   private started = false
   private finished = false
@@ -236,6 +243,8 @@ export class Torrent extends EventEmitter<TorrentEvents> {
     this.peerInit = {
       peerId: init.peerId,
       pieceCount: init.meta.pieceCount,
+      // With a DHT we say so (BEP 5 reserved bit) and trade DHT ports with peers that do too.
+      reserved: reservedBytes({ extended: true, fast: true, dht: init.dht !== undefined }),
       // Peers that came by magnet link fetch the info dictionary from us (BEP 9).
       extensions: createExtensionRegistry([
         metadataServer(() => infoBytes),
@@ -260,7 +269,10 @@ export class Torrent extends EventEmitter<TorrentEvents> {
       sessionClosed: (session) => this.closed(session),
       alert: (alert) => this.emit('alert', alert),
       dropReason: (session, now) => this.dropReason(session, now),
-      ranDry: () => this.announcer?.requestPeers(),
+      ranDry: () => {
+        this.announcer?.requestPeers()
+        this.dhtPeers?.ranDry()
+      },
     })
     const limits = (own: number | undefined, shared: RateLimiter | undefined) =>
       [new RateLimiter(own ?? 0), ...(shared ? [shared] : [])].filter((limit) => !limit.unlimited)
@@ -278,6 +290,17 @@ export class Torrent extends EventEmitter<TorrentEvents> {
       limits(init.uploadLimit, init.sharedLimits?.upload),
     )
     this.swarm.peers.addAll(init.peers ?? [], 'manual')
+    this.dhtPeers =
+      init.dht && !init.meta.private
+        ? new DhtPeers({
+            dht: init.dht,
+            infoHash: init.meta.infoHashBytes,
+            port: init.port,
+            seed: () => this.finished,
+            onPeers: (peers) => this.addPeers(peers, 'dht'),
+            alert: (alert) => this.emit('alert', alert),
+          })
+        : undefined
     if (init.transport && init.meta.announceList.length > 0) {
       this.announcer = ownedAnnouncer(
         {
@@ -305,6 +328,7 @@ export class Torrent extends EventEmitter<TorrentEvents> {
       if (!this.init.seed) return
     }
     this.announcer?.start()
+    this.dhtPeers?.start()
     this.timer = setInterval(() => this.tick(), TICK_MS)
     this.swarm.dial()
   }
@@ -463,6 +487,7 @@ export class Torrent extends EventEmitter<TorrentEvents> {
     if (this.stopController.signal.aborted) return
     this.stopController.abort(new TorrentStoppedError(this.meta.infoHash))
     clearInterval(this.timer)
+    this.dhtPeers?.stop()
     if (!this.finished) this.rejectDone(new TorrentStoppedError(this.meta.infoHash))
     this.readers.stop(new TorrentStoppedError(this.meta.infoHash))
     await this.announcer?.stop()
@@ -486,6 +511,8 @@ export class Torrent extends EventEmitter<TorrentEvents> {
     }
     conn.on('message', (message) => this.onMessage(session, message))
     this.sendOurPieces(session)
+    const dhtPort = this.init.dht?.address()?.port
+    if (dhtPort !== undefined && conn.remoteExtensions.dht) conn.port(dhtPort)
     this.flow.opened(conn)
     return session
   }
@@ -560,6 +587,11 @@ export class Torrent extends EventEmitter<TorrentEvents> {
       }
       case 'cancel':
         this.uploader.cancel(session.upload, message)
+        return
+      case 'port':
+        // The peer's DHT node (BEP 5): pinged, and added to the routing table if it answers.
+        if (message.port > 0 && message.port < 65536)
+          this.init.dht?.addNode({ host: session.address.host, port: message.port })
         return
       case 'interested':
         // A free upload slot is given at once rather than at the next rechoke.
