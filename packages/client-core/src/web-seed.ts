@@ -403,7 +403,7 @@ class HttpWebSeed implements WebSeed {
       if (status === 206) {
         const contentRange = response.headers.get('content-range')
         const match = /^bytes\s+(\d+)-(\d+)\/(\d+|\*)$/i.exec(contentRange?.trim() ?? '')
-        const total = match?.[3] === '*' ? undefined : Number(match?.[3])
+        const total = !match || match[3] === '*' ? undefined : Number(match[3])
         if (total !== undefined && total !== file.length) {
           await response.body?.cancel().catch(() => {})
           throw new WebSeedResponseError(

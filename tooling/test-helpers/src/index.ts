@@ -13,6 +13,7 @@ export {
   type LibtorrentDhtNode,
   startLibtorrentDht,
 } from './libtorrent-dht.js'
+export { type LoopbackNginx, startNginx } from './nginx.js'
 export { acceptsTcp, freeTcpAndUdpPort } from './ports.js'
 export { type StartedProcess, startProcess } from './processes.js'
 export { type ProgramResult, runProgram, runProgramOk } from './programs.js'
