@@ -237,12 +237,21 @@ describe('createWebSeed without a server', () => {
   })
 
   it('cannot serve a file without a safe URL, and is dropped once every file is', async () => {
-    const seed = createWebSeed({ url: 'http://h/', meta, fetch: noFetch })
+    const dropped: number[] = []
+    const seed = createWebSeed({
+      url: 'http://h/',
+      meta,
+      fetch: noFetch,
+      onFileDropped: (fileIndex) => dropped.push(fileIndex),
+    })
     expect(seed.canServe(0, 0)).toBe(true)
     expect(seed.canServe(1, 0)).toBe(false)
+    expect(dropped).toEqual([1])
     await expect(seed.fetchPieces(0, 1)).rejects.toBeInstanceOf(WebSeedUnavailableError)
     expect(seed.state.kind).toBe('ready')
     seed.fileFailed(0)
+    seed.fileFailed(0)
+    expect(dropped).toEqual([1, 0])
     expect(seed.canServe(0, 0)).toBe(false)
     expect(seed.state.kind).toBe('dropped')
   })

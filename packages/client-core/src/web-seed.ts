@@ -24,6 +24,11 @@ export interface WebSeedInit {
   fetch?: typeof globalThis.fetch
   /** Clock for back-off times, injected so tests need not wait. Default `Date.now`. */
   now?: () => number
+  /**
+   * A file is dropped for this seed (missing there, another size, a path no URL can address safely, or
+   * `fileFailed`): for the owner's typed event. Not called again for the same file.
+   */
+  onFileDropped?: (fileIndex: number, reason: string) => void
 }
 
 export type WebSeedState =
@@ -219,6 +224,7 @@ class HttpWebSeed implements WebSeed {
   private readonly maxRedirects: number
   private readonly fetch: typeof globalThis.fetch
   private readonly now: () => number
+  private readonly onFileDropped: ((fileIndex: number, reason: string) => void) | undefined
   /** Files this seed will not be asked for, with why. */
   private readonly droppedFiles = new Map<number, string>()
   private readonly fileUrls = new Map<number, string>()
@@ -238,6 +244,7 @@ class HttpWebSeed implements WebSeed {
     this.maxRedirects = integerAtLeast(0, init.maxRedirects ?? 5, 'maxRedirects')
     this.fetch = init.fetch ?? globalThis.fetch
     this.now = init.now ?? Date.now
+    this.onFileDropped = init.onFileDropped
     this.servableFiles = init.meta.files.reduce(
       (n, file) => (file.padding || file.length === 0 ? n : n + 1),
       0,
@@ -348,6 +355,7 @@ class HttpWebSeed implements WebSeed {
     if (dropped >= this.servableFiles && this.dropReason === undefined) {
       this.dropReason = `no file left to ask for (the last: file ${fileIndex}, ${reason})`
     }
+    this.onFileDropped?.(fileIndex, reason)
   }
 
   private async fetchRange(range: WebSeedRange, data: Uint8Array, runSignal: AbortSignal): Promise<void> {
@@ -387,7 +395,8 @@ class HttpWebSeed implements WebSeed {
       let response: Response
       try {
         response = await this.fetch(url, {
-          headers: { range: `bytes=${range.start}-${range.end}`, 'accept-encoding': 'identity' },
+          // With a Range header, fetch itself sends `Accept-Encoding: identity` (Fetch spec, HTTP-network-or-cache fetch).
+          headers: { range: `bytes=${range.start}-${range.end}` },
           redirect: 'manual',
           signal,
         })
@@ -560,9 +569,8 @@ async function readInto(
   }
 }
 
-function networkError(url: string, error: unknown): unknown {
-  // An abort is the caller's or the timeout's: the caller of `get` tells which.
-  if (error instanceof Error && (error.name === 'AbortError' || error.name === 'TimeoutError')) return error
+/** Wrapped whatever it is: when a signal caused it, `fetchRange` sees the signal and reports that instead. */
+function networkError(url: string, error: unknown): WebSeedResponseError {
   const detail =
     error instanceof Error
       ? error.cause instanceof Error

@@ -128,7 +128,12 @@ describeWithTools(['nginx'], 'a web seed against nginx', () => {
   })
 
   it('drops a file the server does not have (404), and only that file', async () => {
-    const seed = createWebSeed({ url: nginx.url, meta: partial })
+    const dropped: [number, string][] = []
+    const seed = createWebSeed({
+      url: nginx.url,
+      meta: partial,
+      onFileDropped: (fileIndex, reason) => dropped.push([fileIndex, reason]),
+    })
     // Files in torrent order: one.bin, three.bin, two.bin (mktorrent sorts by path).
     const names = partial.files.map((file) => file.originalPath.join('/'))
     const two = names.indexOf('two.bin')
@@ -137,6 +142,7 @@ describeWithTools(['nginx'], 'a web seed against nginx', () => {
     expect(error).toBeInstanceOf(WebSeedHttpError)
     expect(error).toMatchObject({ name: 'WebSeedHttpError', status: 404 })
     expect(seed.state).toEqual({ kind: 'ready' })
+    expect(dropped).toEqual([[two, (error as Error).message]])
     const now = Date.now()
     for (let index = 0; index < partial.pieceCount; index++) {
       const touchesTwo = index >= firstOfTwo && index <= lastOfTwo
@@ -213,6 +219,17 @@ describe('a web seed against a scripted HTTP server', () => {
   afterAll(async () => {
     server.closeAllConnections()
     await new Promise<void>((resolve) => server.close(() => resolve()))
+  })
+
+  it('asks for exactly the bytes of the piece, uncompressed', async () => {
+    const asked: (string | undefined)[][] = []
+    handle = (req, res) => {
+      asked.push([req.headers.range, req.headers['accept-encoding']])
+      serveRange(req, res)
+    }
+    const last = meta.pieceCount - 1
+    expect(Buffer.from(await seed().fetchPieces(last, last)).equals(piece(last))).toBe(true)
+    expect(asked).toEqual([[`bytes=${last * PIECE}-${content.length - 1}`, 'identity']])
   })
 
   it('backs off as long as a 503 says in Retry-After, seconds or an HTTP-date', async () => {
