@@ -392,17 +392,7 @@ class HttpWebSeed implements WebSeed {
     const file = this.meta.files[range.fileIndex]!
     let url = fileUrl
     for (let redirects = 0; ; redirects++) {
-      let response: Response
-      try {
-        response = await this.fetch(url, {
-          // With a Range header, fetch itself sends `Accept-Encoding: identity` (Fetch spec, HTTP-network-or-cache fetch).
-          headers: { range: `bytes=${range.start}-${range.end}` },
-          redirect: 'manual',
-          signal,
-        })
-      } catch (error) {
-        throw networkError(url, error)
-      }
+      const response = await this.send(url, range, signal)
       const { status } = response
       if (status >= 300 && status < 400 && status !== 304) {
         await response.body?.cancel().catch(() => {})
@@ -453,6 +443,29 @@ class HttpWebSeed implements WebSeed {
           ? parseRetryAfter(response.headers.get('retry-after'), this.now())
           : undefined
       throw new WebSeedHttpError(url, status, retryAfter)
+    }
+  }
+
+  /**
+   * The GET itself. A request that gets no response at all is sent once more at once: a kept-alive
+   * connection the server closed just as we reused it fails that way, and a GET may be repeated.
+   */
+  private async send(url: string, range: WebSeedRange, signal: AbortSignal): Promise<Response> {
+    // With a Range header, fetch itself sends `Accept-Encoding: identity` (Fetch spec, HTTP-network-or-cache fetch).
+    const request: RequestInit = {
+      headers: { range: `bytes=${range.start}-${range.end}` },
+      redirect: 'manual',
+      signal,
+    }
+    try {
+      return await this.fetch(url, request)
+    } catch (error) {
+      if (signal.aborted) throw error
+      try {
+        return await this.fetch(url, request)
+      } catch (again) {
+        throw networkError(url, again)
+      }
     }
   }
 

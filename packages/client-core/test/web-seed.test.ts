@@ -422,6 +422,29 @@ describe('a web seed against a scripted HTTP server', () => {
     expect(Buffer.from(await web.fetchPieces(1, 1)).equals(piece(1))).toBe(true)
   })
 
+  it('sends a request again at once when its connection closes before any answer', async () => {
+    let requests = 0
+    handle = (req, res) => {
+      requests++
+      if (requests === 1) req.socket.destroy()
+      else serveRange(req, res)
+    }
+    const web = seed()
+    expect(Buffer.from(await web.fetchPieces(5, 5)).equals(piece(5))).toBe(true)
+    expect(requests).toBe(2)
+    expect(web.state).toEqual({ kind: 'ready' })
+    handle = (req) => {
+      requests++
+      req.socket.destroy()
+    }
+    await expect(web.fetchPieces(5, 5)).rejects.toMatchObject({
+      name: 'WebSeedResponseError',
+      reason: 'network',
+    })
+    expect(requests).toBe(4)
+    expect(web.state.kind).toBe('backing-off')
+  })
+
   it('times out a request that gets no answer, and a server that is not there', async () => {
     handle = () => {}
     const web = seed({ requestTimeoutMs: 200 })
