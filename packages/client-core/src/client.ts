@@ -70,7 +70,7 @@ export class Client {
   /** Addresses banned by any torrent or fetch: turned away by all of them. */
   readonly bans: BanList
   private readonly sharedLimits: { upload: RateLimiter; download: RateLimiter }
-  private readonly dht: Dht | undefined
+  private dht: Dht | undefined
 
   constructor(init: ClientInit = {}) {
     this.peerId = init.peerId ?? generatePeerId()
@@ -83,6 +83,14 @@ export class Client {
       upload: new RateLimiter(init.uploadLimit ?? 0),
       download: new RateLimiter(init.downloadLimit ?? 0),
     }
+  }
+
+  /**
+   * Gives the client its DHT node after all (one that listens on the port `listen()` found): torrents
+   * and fetches started from now on use it. The caller still owns the node.
+   */
+  useDht(dht: Dht): void {
+    this.dht = dht
   }
 
   /** The port announced to trackers: the listening port once `listen()` resolved. */

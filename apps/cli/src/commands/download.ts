@@ -1,7 +1,6 @@
 // `bt download <torrent|magnet> [-d DIR | -o PATH]`: downloads a whole torrent from its swarm, verifying
 // every piece; running it again resumes. Also reached as `bt <file.torrent> -d DIR` and `bt magnet_download`.
 import { join, resolve } from 'node:path'
-import { createClient } from '@bt/client-core'
 import type { Command } from 'commander'
 import { type AlertMode, reportAlerts } from '../alert-output.js'
 import { collectPeer, parseCount, parseListenPort, parseSize } from '../arg-parsers.js'
@@ -12,9 +11,10 @@ import { fileList, parseFileList, selectedPriorities } from '../file-selection.j
 import { displayText, writeJson, writeLines } from '../output.js'
 import { addSeedLimitOptions, hasSeedLimit, reportSeedEnd, seedLimitsOf, seedUntil } from '../seeding.js'
 import { openFileStore } from '../stores.js'
+import { addDhtOptions, type DhtOptionValues, openSwarmClient } from '../swarm-client.js'
 import { isMagnetLink, loadTorrent } from '../torrent-source.js'
 
-export interface DownloadOptions {
+export interface DownloadOptions extends DhtOptionValues {
   dir?: string
   output?: string
   port: number
@@ -53,6 +53,7 @@ export const registerDownload: RegisterCommand = (program, context) =>
 
 function defineDownload(command: Command, { io, signal }: CommandContext): void {
   addSeedLimitOptions(command)
+  addDhtOptions(command)
     .option(
       '-d, --dir <dir>',
       'directory that receives the content as DIR/<name> (default: the current directory)',
@@ -109,11 +110,18 @@ async function download(
 ): Promise<void> {
   if (options.dir !== undefined && options.output !== undefined)
     throw new UsageError('give -d or -o, not both')
-  const client = createClient({
-    ...(options.downloadLimit ? { downloadLimit: options.downloadLimit } : {}),
-    ...(options.uploadLimit ? { uploadLimit: options.uploadLimit } : {}),
+  // Listening first: trackers (and a magnet's swarm) learn the port we really accept peers on.
+  const swarm = await openSwarmClient({
+    io,
+    options,
+    port: options.port,
+    client: {
+      ...(options.downloadLimit ? { downloadLimit: options.downloadLimit } : {}),
+      ...(options.uploadLimit ? { uploadLimit: options.uploadLimit } : {}),
+    },
   })
-  const onAbort = () => void client.close()
+  const { client } = swarm
+  const onAbort = () => void swarm.close()
   signal.addEventListener('abort', onAbort, { once: true })
   const mode: ProgressMode = options.json
     ? 'json'
@@ -124,8 +132,6 @@ async function download(
         : 'plain'
   let progress: ReturnType<typeof createDownloadProgress> | undefined
   try {
-    // Listening first: trackers (and a magnet's swarm) learn the port we really accept peers on.
-    await client.listen({ port: options.port })
     const { meta, peers } = await loadTorrent(source, {
       io,
       signal,
@@ -178,7 +184,7 @@ async function download(
   } finally {
     progress?.finish()
     signal.removeEventListener('abort', onAbort)
-    await client.close()
+    await swarm.close()
   }
 }
 

@@ -2,6 +2,7 @@
 import type { RegisterCommand } from '../context.js'
 import { registerCreate } from './create.js'
 import { registerDecode } from './decode.js'
+import { registerDht } from './dht.js'
 import { registerDownload } from './download.js'
 import { registerDownloadPiece } from './download-piece.js'
 import { registerHandshake } from './handshake.js'
@@ -20,6 +21,7 @@ export const commands: readonly RegisterCommand[] = [
   registerCreate,
   registerVerify,
   registerPeers,
+  registerDht,
   registerHandshake,
   registerDownloadPiece,
   registerMagnetParse,

@@ -1,6 +1,5 @@
 // `bt seed <torrent|magnet> <path>`: checks the content on disk, then serves it to the swarm until Ctrl-C.
 import { resolve } from 'node:path'
-import { createClient } from '@bt/client-core'
 import { reportAlerts } from '../alert-output.js'
 import { collectPeer, parseCount, parseListenPort, parseSize } from '../arg-parsers.js'
 import type { RegisterCommand } from '../context.js'
@@ -9,10 +8,11 @@ import { displayText, writeJson, writeLines } from '../output.js'
 import { formatBytes } from '../progress.js'
 import { addSeedLimitOptions, reportSeedEnd, seedLimitsOf, seedUntil } from '../seeding.js'
 import { openFileStore } from '../stores.js'
+import { addDhtOptions, type DhtOptionValues, openSwarmClient } from '../swarm-client.js'
 import { loadTorrent } from '../torrent-source.js'
 import { locateContent } from './verify.js'
 
-interface SeedOptions {
+interface SeedOptions extends DhtOptionValues {
   port: number
   host?: string
   maxPeers: number
@@ -30,6 +30,7 @@ const STATUS_INTERVAL_MS = 5000
 export const registerSeed: RegisterCommand = (program, { io, signal }) => {
   const command = program.command('seed')
   addSeedLimitOptions(command)
+  addDhtOptions(command)
   command
     .description('check content against a torrent and serve it to the swarm until Ctrl-C')
     .argument('<torrent>', 'a .torrent file, or a magnet: link (its metadata is fetched from the swarm)')
@@ -56,15 +57,18 @@ we leave ("stopped") and exits 130. --seed-ratio R / --seed-time T stop it (exit
 the size or after T ("Stopped seeding: …"; --json: a "seeding-done" event).`,
     )
     .action(async (source: string, path: string, options: SeedOptions) => {
-      const client = createClient(options.uploadLimit ? { uploadLimit: options.uploadLimit } : {})
-      const onAbort = () => void client.close()
+      const swarm = await openSwarmClient({
+        io,
+        options,
+        port: options.port,
+        host: options.host,
+        client: options.uploadLimit ? { uploadLimit: options.uploadLimit } : {},
+      })
+      const { client, port } = swarm
+      const onAbort = () => void swarm.close()
       signal.addEventListener('abort', onAbort, { once: true })
       const alerts = options.json ? 'json' : options.quiet ? 'quiet' : 'human'
       try {
-        const port = await client.listen({
-          port: options.port,
-          ...(options.host ? { host: options.host } : {}),
-        })
         const { meta, peers } = await loadTorrent(source, {
           io,
           signal,
@@ -110,7 +114,7 @@ the size or after T ("Stopped seeding: …"; --json: a "seeding-done" event).`,
         if (end !== 'interrupted') reportSeedEnd(io, options.json === true, end, torrent)
       } finally {
         signal.removeEventListener('abort', onAbort)
-        await client.close()
+        await swarm.close()
       }
       signal.throwIfAborted()
     })

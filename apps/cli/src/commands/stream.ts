@@ -2,7 +2,7 @@
 // ranges (players seek with them); a read waits for its pieces to be verified, and the pieces readers
 // wait for are fetched first. Loopback only unless asked otherwise.
 import { resolve } from 'node:path'
-import { createClient, type Torrent } from '@bt/client-core'
+import type { Torrent } from '@bt/client-core'
 import type { Metainfo } from '@bt/metainfo'
 import { createStreamServer, isLoopbackHost, type StreamSource } from '@bt/stream-server'
 import { InvalidArgumentError } from 'commander'
@@ -14,9 +14,10 @@ import { UsageError } from '../errors.js'
 import { numberedFiles, selectedPriorities } from '../file-selection.js'
 import { displayText, writeJson, writeLines } from '../output.js'
 import { openFileStore } from '../stores.js'
+import { addDhtOptions, type DhtOptionValues, openSwarmClient } from '../swarm-client.js'
 import { loadTorrent } from '../torrent-source.js'
 
-interface StreamOptions {
+interface StreamOptions extends DhtOptionValues {
   dir?: string
   file?: number
   httpHost: string
@@ -32,8 +33,9 @@ interface StreamOptions {
 }
 
 export const registerStream: RegisterCommand = (program, { io, signal }) => {
-  program
-    .command('stream')
+  const command = program.command('stream')
+  addDhtOptions(command)
+  command
     .description('download a torrent and serve its files over HTTP while it downloads (seekable)')
     .argument('<torrent>', 'a .torrent file, or a magnet: link')
     .option(
@@ -82,11 +84,17 @@ Runs (and seeds) until Ctrl-C. The server binds to loopback; another --http-host
           `--http-host ${options.httpHost} is not a loopback address: add --allow-remote to serve every machine that reaches it`,
         )
       }
-      const client = createClient({
-        ...(options.downloadLimit ? { downloadLimit: options.downloadLimit } : {}),
-        ...(options.uploadLimit ? { uploadLimit: options.uploadLimit } : {}),
+      const swarm = await openSwarmClient({
+        io,
+        options,
+        port: options.port,
+        client: {
+          ...(options.downloadLimit ? { downloadLimit: options.downloadLimit } : {}),
+          ...(options.uploadLimit ? { uploadLimit: options.uploadLimit } : {}),
+        },
       })
-      const onAbort = () => void client.close()
+      const { client } = swarm
+      const onAbort = () => void swarm.close()
       signal.addEventListener('abort', onAbort, { once: true })
       const mode: ProgressMode = options.json
         ? 'json'
@@ -99,7 +107,6 @@ Runs (and seeds) until Ctrl-C. The server binds to loopback; another --http-host
       let progress: ReturnType<typeof createDownloadProgress> | undefined
       let server: Awaited<ReturnType<typeof createStreamServer>> | undefined
       try {
-        await client.listen({ port: options.port })
         const { meta, peers } = await loadTorrent(source, {
           io,
           signal,
@@ -148,7 +155,7 @@ Runs (and seeds) until Ctrl-C. The server binds to loopback; another --http-host
         progress?.finish()
         signal.removeEventListener('abort', onAbort)
         await server?.close()
-        await client.close()
+        await swarm.close()
       }
       signal.throwIfAborted()
     })
