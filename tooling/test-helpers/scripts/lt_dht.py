@@ -12,8 +12,8 @@ lt_dht.py --hosts 127.0.9.2,127.0.9.3,... [--warm-up-nodes 8] [--timeout 60]
           listen port P to the DHT, as a magnet download does (the Python binding of 2.0.8 cannot build
           the flags argument of session.dht_announce)
       {"id": N, "cmd": "get_peers", "node": i, "infoHash": HEX, "timeout": S}
-          -> {"id": N, "peers": ["ip:port", ...]} with every peer the lookup reported within S seconds
-             (it answers as soon as a reply brings at least one peer)
+          -> {"id": N, "peers": ["ip:port", ...], "seconds": T} with the peers of the first reply that
+             brought any, T seconds after the lookup started (or none and S after S seconds)
       {"id": N, "cmd": "table", "node": i}    -> {"id": N, "nodes": ["ip:port", ...]} (its routing table)
       {"id": N, "cmd": "add_node", "node": i, "host": H, "port": P}              -> {"id": N, "ok": true}
     Runs until stdin closes or SIGTERM. Failures print {"event": "error", "message": ...} and exit 1.
@@ -125,12 +125,12 @@ def main():
 
 
 def serve(sessions, save_path, stopping):
-    # Outstanding get_peers commands: (command id, node index, info hash, deadline, peers found).
+    # Outstanding get_peers commands: [command id, node index, info hash, deadline, peers found, start].
     waiting = []
     pending = b""
     while not stopping:
         # Raw reads: a buffered readline would hide the lines after the first from select().
-        readable, _, _ = select.select([sys.stdin], [], [], 0.02)
+        readable, _, _ = select.select([sys.stdin], [], [], 0.005)
         if readable:
             chunk = os.read(sys.stdin.fileno(), 65536)
             if not chunk:
@@ -152,7 +152,8 @@ def serve(sessions, save_path, stopping):
                 ih = bytes.fromhex(command["infoHash"])
                 session.dht_get_peers(lt.sha1_hash(ih))
                 timeout = float(command.get("timeout", 10))
-                waiting.append((reply_id, command.get("node", 0), ih, time.time() + timeout, set()))
+                started = time.time()
+                waiting.append((reply_id, command.get("node", 0), ih, started + timeout, set(), started))
             elif name == "table":
                 emit(id=reply_id, nodes=table_of(session), nodeId=node_id(session))
             elif name == "add_node":
@@ -174,7 +175,7 @@ def serve(sessions, save_path, stopping):
         for entry in list(waiting):
             if entry[4] or now > entry[3]:
                 waiting.remove(entry)
-                emit(id=entry[0], peers=sorted(entry[4]))
+                emit(id=entry[0], peers=sorted(entry[4]), seconds=now - entry[5])
 
 
 if __name__ == "__main__":

@@ -40,6 +40,12 @@ export interface LibtorrentDht {
   announce(index: number, infoHashHex: string): Promise<number>
   /** `dht_get_peers` on node `index`: the `ip:port`s of the first reply with peers, or [] after `timeoutMs`. */
   getPeers(index: number, infoHashHex: string, timeoutMs?: number): Promise<string[]>
+  /** `getPeers`, also saying how long libtorrent took to that first reply (measured in the Python process). */
+  timedGetPeers(
+    index: number,
+    infoHashHex: string,
+    timeoutMs?: number,
+  ): Promise<{ peers: string[]; ms: number }>
   /** The `ip:port`s in node `index`'s routing table. */
   table(index: number): Promise<string[]>
   /** `add_dht_node` on node `index`. */
@@ -111,18 +117,22 @@ export async function startLibtorrentDht(init: LibtorrentDhtInit = {}): Promise<
         })
         process.child.stdin!.write(`${JSON.stringify({ id, ...command })}\n`)
       })
+    const timedGetPeers = async (index: number, infoHashHex: string, waitMs = 10_000) => {
+      const line = await call(
+        { cmd: 'get_peers', node: index, infoHash: infoHashHex, timeout: waitMs / 1000 },
+        waitMs + 10_000,
+      )
+      return { peers: line.peers as string[], ms: Number(line.seconds) * 1000 }
+    }
     return {
       nodes: ready.nodes as LibtorrentDhtNode[],
       async announce(index, infoHashHex) {
         return Number((await call({ cmd: 'announce', node: index, infoHash: infoHashHex }, 10_000)).port)
       },
-      async getPeers(index, infoHashHex, waitMs = 10_000) {
-        const line = await call(
-          { cmd: 'get_peers', node: index, infoHash: infoHashHex, timeout: waitMs / 1000 },
-          waitMs + 10_000,
-        )
-        return line.peers as string[]
+      async getPeers(index, infoHashHex, waitMs) {
+        return (await timedGetPeers(index, infoHashHex, waitMs)).peers
       },
+      timedGetPeers,
       async table(index) {
         return (await call({ cmd: 'table', node: index }, 10_000)).nodes as string[]
       },
