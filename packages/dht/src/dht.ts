@@ -686,6 +686,7 @@ class DhtNode extends EventEmitter<DhtEvents> implements Dht {
       throw new DhtArgumentError('port', `${options.port} is not a TCP port`)
     }
     const { peers, stats, outcomes } = await this.peersLookup(infoHash, options)
+    options.signal?.throwIfAborted()
     const sends = outcomes.flatMap(([stack, outcome]) =>
       outcome.closest
         .filter((entry) => entry.token)
