@@ -31,3 +31,22 @@ describe('bootstrap routers', () => {
     await dht.close()
   })
 })
+
+describe('createDht', () => {
+  it('refuses malformed bootstrap entries and node ids', () => {
+    expect(() => createDht({ bootstrap: ['router.example'] })).toThrow(
+      expect.objectContaining({ name: 'DhtArgumentError' }),
+    )
+    expect(() => createDht({ bootstrap: ['[::1]:0'] })).toThrow(/not host:port/)
+    expect(() => createDht({ nodeId: new Uint8Array(19) })).toThrow(/20 bytes/)
+    expect(() => createDht({ bootstrap: ['[::1]:6881', 'router.example:6881'] })).not.toThrow()
+  })
+
+  it('reports a bind failure as DhtBindError', async () => {
+    const first = createDht({ host: '127.0.0.1', port: 0 })
+    await first.start()
+    const second = createDht({ host: '127.0.0.1', port: first.address()!.port })
+    await expect(second.start()).rejects.toMatchObject({ name: 'DhtBindError' })
+    await Promise.all([first.close(), second.close()])
+  })
+})

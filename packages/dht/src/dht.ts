@@ -253,6 +253,7 @@ class DhtNode extends EventEmitter<DhtEvents> implements Dht {
       throw new DhtArgumentError('nodeId', 'must be 20 bytes')
     this.id = given ? Uint8Array.from(given) : randomNodeId()
     this.pinnedId = init.nodeId !== undefined
+    for (const router of init.bootstrap ?? []) parseHostPort(router)
     this.store = createPeerStore(init.peerStore)
     this.incomingLimit = createRateLimiter(init.queryRateLimit ?? { rate: 5, burst: 25 })
     this.perNodeSend = createRateLimiter(init.perNodeSendLimit ?? { rate: 3, burst: 15 })
@@ -288,13 +289,20 @@ class DhtNode extends EventEmitter<DhtEvents> implements Dht {
   private async bind(family: 4 | 6, host: string, port: number): Promise<void> {
     const socket = createSocket({ type: family === 4 ? 'udp4' : 'udp6', ipv6Only: family === 6 })
     await new Promise<void>((resolve, reject) => {
-      const onError = (error: Error) => reject(new DhtBindError(host, port, error))
+      const onError = (error: Error) => {
+        socket.close()
+        reject(new DhtBindError(host, port, error))
+      }
       socket.once('error', onError)
       socket.bind({ address: host, port, exclusive: true }, () => {
         socket.off('error', onError)
         resolve()
       })
     })
+    if (this.closed) {
+      socket.close()
+      throw new DhtClosedError()
+    }
     socket.on('error', (error) => this.warn({ type: 'socket-error', error }))
     socket.on('message', (packet, remote) => this.receive(family, packet, remote))
     this.transactions.set(family, createTransactions())
@@ -321,14 +329,7 @@ class DhtNode extends EventEmitter<DhtEvents> implements Dht {
       port: node.port,
     }))
     const given = await this.resolveAll((this.init.nodes ?? []).map((node) => ({ ...node })))
-    const routerAddresses = await this.resolveAll(
-      bootstrapRouters(this.init).flatMap((text) => {
-        const at = text.lastIndexOf(':')
-        const port = Number(text.slice(at + 1))
-        const host = text.slice(0, at).replace(/^\[|\]$/g, '')
-        return at > 0 && Number.isInteger(port) && port > 0 && port < 65536 ? [{ host, port }] : []
-      }),
-    )
+    const routerAddresses = await this.resolveAll(bootstrapRouters(this.init).map(parseHostPort))
     for (const router of routerAddresses) this.routers.add(`${router.host}|${router.port}`)
     const groups = [saved, given, routerAddresses].filter((group) => group.length > 0)
     let tried = 0
@@ -864,6 +865,17 @@ function readValues(values: BencodeDict, family: 4 | 6): PeerAddress[] {
     peers.push({ host: ipFromBytes(item, 0, family), port })
   }
   return peers
+}
+
+/** `host:port` or `[v6]:port`; the host may be a name. */
+function parseHostPort(text: string): { host: string; port: number } {
+  const at = text.lastIndexOf(':')
+  const port = Number(text.slice(at + 1))
+  const host = text.slice(0, at).replace(/^\[|\]$/g, '')
+  if (at <= 0 || host === '' || !Number.isInteger(port) || port < 1 || port > 65535) {
+    throw new DhtArgumentError('bootstrap', `${JSON.stringify(text)} is not host:port`)
+  }
+  return { host, port }
 }
 
 function hexToBytes(hex: string): Uint8Array {
