@@ -568,15 +568,13 @@ class DhtNode extends EventEmitter<DhtEvents> implements Dht {
       { readOnly: this.init.readOnly ?? false, version: VERSION },
     )
     if (!this.send(family, host, port, packet)) {
-      transactions.fail(
-        host,
-        port,
-        opened.t,
-        new DhtQueryTimeoutError(method, `${host}:${port}`, 'send-budget'),
-      )
-    } else {
-      this.counters.queriesSent++
+      // Our own budget refused it: the node is not to blame, so no failure goes to its table entry.
+      const refused = new DhtQueryTimeoutError(method, `${host}:${port}`, 'send-budget')
+      transactions.fail(host, port, opened.t, refused)
+      await opened.answer.catch(() => {})
+      throw refused
     }
+    this.counters.queriesSent++
     let answer: Awaited<typeof opened.answer>
     try {
       answer = await opened.answer
@@ -587,7 +585,7 @@ class DhtNode extends EventEmitter<DhtEvents> implements Dht {
     if (answer.y === 'e') throw new DhtRemoteError(answer.code, answer.message)
     const id = bytesField(answer.values, 'id', { length: ID_LENGTH })
     if (!id) throw new DhtRemoteError(KRPC_ERROR.protocol, 'answer without a valid id')
-    if (!this.routers.has(`${host}|${port}`) && intField(answer.values, 'ro') !== 1) {
+    if (!this.routers.has(`${host}|${port}`)) {
       const added = stack.table.add(
         { id, host, port },
         { responded: true, verified: isSecureNodeId(id, host) },

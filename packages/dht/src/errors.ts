@@ -39,11 +39,16 @@ export class DhtQueryTimeoutError extends Error {
   override readonly name = 'DhtQueryTimeoutError'
   readonly method: string
   readonly address: string
+  /** `timeout`: no answer in time; `send-budget`: our own rate limits refused to send it. */
+  readonly reason: 'timeout' | 'send-budget'
 
-  constructor(method: string, address: string, reason: 'timeout' | 'send-budget' | 'send-failed') {
-    super(`dht: ${method} to ${address}: ${reason === 'timeout' ? 'no answer in time' : reason}`)
+  constructor(method: string, address: string, reason: 'timeout' | 'send-budget') {
+    super(
+      `dht: ${method} to ${address}: ${reason === 'timeout' ? 'no answer in time' : 'over our send budget'}`,
+    )
     this.method = method
     this.address = address
+    this.reason = reason
   }
 }
 
