@@ -185,6 +185,8 @@ const ALERT_TYPES: ReadonlySet<string> = new Set(
     'piece-failed': true,
     'metadata-failed': true,
     'dht-failed': true,
+    'web-seed-failed': true,
+    'web-seed-dropped': true,
   } satisfies Record<AlertType, true>),
 )
 

@@ -51,6 +51,13 @@ export type Alert =
    */
   | { type: 'peers-unreachable'; known: number; failures: Record<DialFailure, number> }
   | { type: 'tracker-failed'; url: string; error: Error }
+  /** A web seed request failed; the seed backs off (or is dropped, see `web-seed-dropped`). */
+  | { type: 'web-seed-failed'; url: string; error: Error }
+  /**
+   * A web seed no longer serves `fileIndex` this session (missing there, or its data failed the hash),
+   * or, without `fileIndex`, at all (a relative or non-http(s) URL).
+   */
+  | { type: 'web-seed-dropped'; url: string; fileIndex: number | undefined; reason: string }
   /** A DHT lookup or announce for the torrent failed (the DHT itself keeps running). */
   | { type: 'dht-failed'; error: Error }
   | { type: 'all-trackers-failed'; error: AllTrackersFailedError }
@@ -78,6 +85,10 @@ export function describeAlert(alert: Alert): string {
       return alert.error.message
     case 'dht-failed':
       return `DHT lookup failed: ${alert.error.message}`
+    case 'web-seed-failed':
+      return `web seed ${alert.url}: ${alert.error.message}`
+    case 'web-seed-dropped':
+      return `web seed ${alert.url} dropped${alert.fileIndex === undefined ? '' : ` for file ${alert.fileIndex}`}: ${alert.reason}`
     case 'piece-failed':
       return `piece ${alert.index} failed its hash check (from ${alert.peers.map(formatPeerAddress).join(', ')})`
     case 'metadata-failed':

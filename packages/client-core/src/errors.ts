@@ -140,7 +140,12 @@ export class WebSeedResponseError extends Error {
   readonly url: string
   readonly reason: WebSeedResponseErrorReason
 
-  constructor(url: string, reason: WebSeedResponseErrorReason, detail: string, options?: { cause?: unknown }) {
+  constructor(
+    url: string,
+    reason: WebSeedResponseErrorReason,
+    detail: string,
+    options?: { cause?: unknown },
+  ) {
     super(`client-core: web seed ${url}: ${detail}`, options)
     this.url = url
     this.reason = reason

@@ -42,6 +42,10 @@ export {
   TorrentStoppedError,
   type TrackerFailure,
   UnsupportedTrackerError,
+  WebSeedHttpError,
+  WebSeedResponseError,
+  type WebSeedResponseErrorReason,
+  WebSeedUnavailableError,
 } from './errors.js'
 export {
   defaultFilePriorities,
@@ -110,3 +114,15 @@ export {
   metadataServer,
   UT_METADATA,
 } from './ut-metadata.js'
+export {
+  createWebSeed,
+  parseRetryAfter,
+  planWebSeedRun,
+  type WebSeed,
+  type WebSeedInit,
+  type WebSeedPlan,
+  type WebSeedRange,
+  type WebSeedState,
+  webSeedFileUrl,
+  webSeedRetryDelayMs,
+} from './web-seed.js'

@@ -20,7 +20,7 @@ import { stopOnAbort, unboundedAbortController } from './abort.js'
 import type { Alert, DropReason } from './alerts.js'
 import { type Announcer, ownedAnnouncer } from './announcer.js'
 import { BanList } from './ban-list.js'
-import { type AssembledPiece, BlockIntake } from './block-intake.js'
+import { type AssembledPiece, BlockIntake, type BlockOutcome } from './block-intake.js'
 import { isSnubbed, queueDepth } from './block-requests.js'
 import { chooseUnchoked } from './choker.js'
 import { type ConnectionBudget, createConnectionBudget } from './connection-budget.js'
@@ -40,6 +40,7 @@ import { type DialOptions, dialOptions, Swarm, type SwarmPeer } from './swarm.js
 import type { TrackerTransport } from './tracker-transport.js'
 import { MAX_QUEUED_UPLOADS, Uploader, type UploadQueue } from './uploader.js'
 import { metadataServer } from './ut-metadata.js'
+import { WebSeeding, type WebSeedSender } from './web-seeding.js'
 
 export interface TorrentInit extends DialOptions {
   meta: Metainfo
@@ -144,6 +145,7 @@ const MAX_READ_AHEAD_PIECES = 32
 
 /** Per-connection state; the session itself is the picker's key for the peer. */
 interface PeerSession extends SwarmPeer {
+  readonly kind: 'peer'
   /** The address a ban and the smart ban go by. */
   readonly ip: string
   readonly rate: RateMeter
@@ -157,6 +159,9 @@ interface PeerSession extends SwarmPeer {
   readonly upload: UploadQueue
 }
 
+/** Where blocks come from: a peer connection or a web seed. */
+type Sender = PeerSession | WebSeedSender
+
 export class Torrent extends EventEmitter<TorrentEvents> {
   readonly meta: Metainfo
   readonly store: PieceStore
@@ -166,9 +171,10 @@ export class Torrent extends EventEmitter<TorrentEvents> {
   readonly peerInit: Omit<PeerConnectionInit, 'infoHash'>
 
   private readonly init: TorrentInit
-  private readonly picker: PiecePicker<PeerSession>
+  private readonly picker: PiecePicker<Sender>
   private readonly swarm: Swarm<PeerSession>
-  private readonly intake: BlockIntake<PeerSession>
+  private readonly intake: BlockIntake<Sender>
+  private readonly webSeeding: WebSeeding
   private readonly smartBan = new SmartBan<string>()
   private readonly filePriorities: FilePriority[]
   /** Bytes of each piece in wanted files (what progress and `left` count). */
@@ -208,7 +214,7 @@ export class Torrent extends EventEmitter<TorrentEvents> {
     })
     // Callers that only listen to events must not see an unhandled rejection.
     this.done.catch(() => {})
-    this.picker = new PiecePicker<PeerSession>({ layout: init.meta.layout, have: init.store.have })
+    this.picker = new PiecePicker<Sender>({ layout: init.meta.layout, have: init.store.have })
     this.filePriorities = init.filePriorities
       ? init.meta.files.map((file, index) =>
           file.padding ? 'skip' : (init.filePriorities![index] ?? 'normal'),
@@ -290,6 +296,25 @@ export class Torrent extends EventEmitter<TorrentEvents> {
       limits(init.uploadLimit, init.sharedLimits?.upload),
     )
     this.swarm.peers.addAll(init.peers ?? [], 'manual')
+    this.webSeeding = new WebSeeding(
+      {
+        meta: init.meta,
+        pick: (sender, count, now) => this.picker.pick({ id: sender, has: sender.has }, count, now),
+        giveBack: (sender, blocks) => {
+          for (const block of blocks) this.picker.requestFailed(sender, block)
+        },
+        deliver: (sender, index, begin, block) => {
+          this.downloaded.add(block.length, Date.now())
+          this.takeBlock(sender, index, begin, block)
+        },
+        available: (pieces) => this.picker.peerHasBitfield(pieces),
+        unavailable: (pieces) => this.picker.peerLost(pieces),
+        wanted: () => !this.paused && !this.finished,
+        alert: (alert) => this.emit('alert', alert),
+        signal: this.stopController.signal,
+      },
+      init.meta.urlList,
+    )
     this.dhtPeers =
       init.dht && !init.meta.private
         ? new DhtPeers({
@@ -329,6 +354,7 @@ export class Torrent extends EventEmitter<TorrentEvents> {
     }
     this.announcer?.start()
     this.dhtPeers?.start()
+    this.webSeeding.start()
     this.timer = setInterval(() => this.tick(), TICK_MS)
     this.swarm.dial()
   }
@@ -356,6 +382,7 @@ export class Torrent extends EventEmitter<TorrentEvents> {
     this.paused = false
     this.swarm.peers.forgiveCleanDisconnects()
     this.swarm.dial()
+    this.webSeeding.poke()
   }
 
   get isPaused(): boolean {
@@ -444,6 +471,7 @@ export class Torrent extends EventEmitter<TorrentEvents> {
       this.finished = false
       this.swarm.peers.forgiveCleanDisconnects()
       this.swarm.dial()
+      this.webSeeding.poke()
     }
     for (const session of this.swarm.sessions()) this.updateInterest(session)
     if (this.started && this.picker.done) this.complete()
@@ -500,6 +528,7 @@ export class Torrent extends EventEmitter<TorrentEvents> {
     const conn = peer.conn
     const session: PeerSession = {
       ...peer,
+      kind: 'peer',
       ip: canonicalIp(peer.address.host) ?? peer.address.host,
       rate: new RateMeter(),
       hasAll: false,
@@ -688,25 +717,38 @@ export class Torrent extends EventEmitter<TorrentEvents> {
     const now = Date.now()
     this.downloaded.add(block.length, now)
     this.flow.received(session.conn, block.length)
-    const outcome = this.intake.receive(session, index, begin, block)
-    if (outcome.kind === 'unasked') {
+    const outcome = this.takeBlock(session, index, begin, block)
+    if (outcome === 'unasked') {
       // Never asked for, or not the length asked: a liar fishing for a hash failure, or a broken peer.
       if (++session.unrequestedBlocks > MAX_UNREQUESTED_BLOCKS)
         this.swarm.ban(session, 'unrequested-blocks', 'sent blocks nobody asked for')
       return
     }
-    if (outcome.kind === 'accepted') {
+    if (outcome === 'accepted') {
       // Only useful blocks count towards the peer's rate (its request queue and its unchoke).
       session.rate.add(block.length, now)
       session.lastBlockAt = now
       session.snubbed = false
-      for (const other of outcome.cancel) other.conn.cancel(index, begin, block.length)
-      if (outcome.piece) void this.pieceComplete(outcome.piece)
     }
     this.fillRequests(session)
   }
 
-  private async pieceComplete(piece: AssembledPiece<PeerSession>): Promise<void> {
+  /** A block from a peer or a web seed into its piece; the other requesters of it get a cancel. */
+  private takeBlock(
+    sender: Sender,
+    index: number,
+    begin: number,
+    block: Uint8Array,
+  ): BlockOutcome<Sender>['kind'] {
+    const outcome = this.intake.receive(sender, index, begin, block)
+    if (outcome.kind !== 'accepted') return outcome.kind
+    for (const other of outcome.cancel)
+      if (other.kind === 'peer') other.conn.cancel(index, begin, block.length)
+    if (outcome.piece) void this.pieceComplete(outcome.piece)
+    return outcome.kind
+  }
+
+  private async pieceComplete(piece: AssembledPiece<Sender>): Promise<void> {
     const { index, data } = piece
     this.flow.writing()
     let whole: boolean
@@ -732,22 +774,30 @@ export class Torrent extends EventEmitter<TorrentEvents> {
     if (this.picker.done) this.complete()
   }
 
-  private hashFailed(piece: AssembledPiece<PeerSession>): void {
+  private hashFailed(piece: AssembledPiece<Sender>): void {
     const contributors = this.picker.pieceFailed(piece.index)
     this.emit('alert', {
       type: 'piece-failed',
       index: piece.index,
-      peers: contributors.map((session) => session.address),
+      peers: contributors.flatMap((sender) => (sender.kind === 'peer' ? [sender.address] : [])),
     })
+    // A web seed is not banned: it loses the files of a piece it sent wrong, for the session.
+    for (const sender of contributors)
+      if (sender.kind === 'web-seed') this.webSeeding.pieceFailed(sender, piece.index)
     this.punish(this.smartBan.pieceFailed(piece.index, ipsOf(piece.senders), piece.data), piece)
     for (const session of this.swarm.sessions()) this.fillRequests(session)
   }
 
   /** Bans the addresses the smart ban convicted (client-wide: every connection from them closes). */
-  private punish(verdicts: readonly SmartBanVerdict<string>[], piece: AssembledPiece<PeerSession>): void {
+  private punish(verdicts: readonly SmartBanVerdict<string>[], piece: AssembledPiece<Sender>): void {
     for (const { key, reason, detail } of verdicts) {
+      const webSeed = this.webSeeding.senders.find((sender) => sender.ip === key)
+      if (webSeed) {
+        this.webSeeding.pieceFailed(webSeed, piece.index)
+        continue
+      }
       const known =
-        piece.senders.find((session) => session?.ip === key) ??
+        piece.senders.find((sender): sender is PeerSession => sender?.kind === 'peer' && sender.ip === key) ??
         [...this.swarm.sessions()].find((session) => session.ip === key)
       // A liar convicted after it left has no port left to name.
       this.swarm.banAddress(known?.address ?? { host: key, port: 0 }, reason, detail)
@@ -835,7 +885,7 @@ export class Torrent extends EventEmitter<TorrentEvents> {
   }
 }
 
-/** Who sent each block, by the address a ban goes by. */
-function ipsOf(senders: readonly (PeerSession | undefined)[]): (string | undefined)[] {
+/** Who sent each block, by the address a ban goes by (a web seed's key is its URL). */
+function ipsOf(senders: readonly (Sender | undefined)[]): (string | undefined)[] {
   return senders.map((session) => session?.ip)
 }
