@@ -1,6 +1,13 @@
 import { InvalidArgumentError } from 'commander'
 import { describe, expect, it } from 'vitest'
-import { collectTier, collectUrl, parseDuration, parseRatio, parseSize } from './arg-parsers.js'
+import {
+  collectTier,
+  collectUrl,
+  parseDuration,
+  parseHostPort,
+  parseRatio,
+  parseSize,
+} from './arg-parsers.js'
 
 describe('parseSize', () => {
   it.each([
@@ -68,5 +75,16 @@ describe('parseRatio', () => {
     expect(parseRatio('2.5')).toBe(2.5)
     for (const text of ['', '-1', 'one', 'Infinity'])
       expect(() => parseRatio(text)).toThrow(InvalidArgumentError)
+  })
+})
+
+describe('parseHostPort', () => {
+  it('takes names, IPv4 and bracketed IPv6 with a port', () => {
+    for (const text of ['router.example:6881', '127.0.0.2:1', '[::1]:6881'])
+      expect(parseHostPort(text)).toBe(text)
+  })
+
+  it.each(['foo', 'foo:', ':6881', 'a:0', 'a:65536', '::1:6881', 'a b:1'])('rejects %j', (text) => {
+    expect(() => parseHostPort(text)).toThrow(InvalidArgumentError)
   })
 })

@@ -99,3 +99,18 @@ export function parseRatio(text: string): number {
     throw new InvalidArgumentError(`'${text}' is not a ratio (a number ≥ 0, e.g. 1 or 2.5).`)
   return ratio
 }
+
+/** `host:port` or `[ipv6]:port`, the host an IP or a DNS name (a DHT bootstrap node). */
+export function parseHostPort(text: string): string {
+  const match = /^\[([^\]]+)\]:(\d+)$/.exec(text) ?? /^([^:\s[\]]+):(\d+)$/.exec(text)
+  const port = Number(match?.[2])
+  if (!match || !Number.isInteger(port) || port < 1 || port > 65535) {
+    throw new InvalidArgumentError(`'${text}' is not host:port (e.g. router.example:6881 or 127.0.0.2:6881).`)
+  }
+  return text
+}
+
+/** Repeatable `host:port`. */
+export function collectHostPort(text: string, list: string[] = []): string[] {
+  return [...list, parseHostPort(text)]
+}

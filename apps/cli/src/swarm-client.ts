@@ -7,7 +7,7 @@ import { dirname, join } from 'node:path'
 import { type Client, type ClientInit, createClient } from '@bt/client-core'
 import { createDht, type Dht, loadDhtState } from '@bt/dht'
 import type { Command } from 'commander'
-import { parseListenPort } from './arg-parsers.js'
+import { collectHostPort, parseListenPort } from './arg-parsers.js'
 import type { CliIo } from './context.js'
 import { displayText } from './output.js'
 
@@ -30,7 +30,7 @@ export function addDhtOptions(command: Command): Command {
     .option(
       '--dht-bootstrap <host:port>',
       'bootstrap the DHT from this node (repeatable; replaces the default routers)',
-      (value: string, list: string[] = []) => [...list, value],
+      collectHostPort,
     )
     .option(
       '--state-dir <dir>',

@@ -6,7 +6,7 @@ import { createDht, type Dht, loadDhtState } from '@bt/dht'
 import { parseMagnet } from '@bt/metainfo'
 import { formatPeerAddress } from '@bt/peer-address'
 import type { Command } from 'commander'
-import { parseListenPort, parseSeconds } from '../arg-parsers.js'
+import { collectHostPort, parseListenPort, parseSeconds } from '../arg-parsers.js'
 import type { CliIo, RegisterCommand } from '../context.js'
 import { CliError, UsageError } from '../errors.js'
 import { displayText, writeJson, writeLines } from '../output.js'
@@ -97,7 +97,7 @@ function nodeOptions(command: Command, defaultPort: number): Command {
     .option(
       '--dht-bootstrap <host:port>',
       'bootstrap from this node (repeatable; replaces the default routers)',
-      (value: string, list: string[] = []) => [...list, value],
+      collectHostPort,
     )
     .option(
       '--state-dir <dir>',
