@@ -40,7 +40,11 @@ export abstract class StoreBase implements PieceStore {
 
   /** Writes the piece's bytes (already checked against its hash). */
   /** Stores the spans of piece `index` that lie in wanted files (`wanted(fileIndex)`). */
-  protected abstract storePiece(index: number, data: Uint8Array, wanted: (fileIndex: number) => boolean): Promise<void>
+  protected abstract storePiece(
+    index: number,
+    data: Uint8Array,
+    wanted: (fileIndex: number) => boolean,
+  ): Promise<void>
   /** Fills `target` from a range of a complete piece; failures are errors, never short data. */
   protected abstract readRangeInto(index: number, begin: number, target: Uint8Array): Promise<void>
   /** Fills `target` with what is stored for the piece; `false` when it is not there to hash. */
