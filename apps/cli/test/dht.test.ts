@@ -85,6 +85,16 @@ describeWithTools(['py:libtorrent'], 'bt and the DHT', () => {
     expect(await compareContent(fixture.contentPath, join(dir, fixture.name))).toEqual([])
   }, 90_000)
 
+  it('a libtorrent node with only the info hash finds bt seed through the DHT and downloads from it', async () => {
+    await network.announce(11, fixture.infoHash)
+    let progress = 0
+    for (let attempt = 0; attempt < 60 && progress < 1; attempt++) {
+      await sleep(500)
+      progress = (await network.progress(11, fixture.infoHash)).progress
+    }
+    expect(progress).toBe(1)
+  }, 60_000)
+
   it('keeps the node state in --state-dir', async () => {
     const state = join(fixture.root, 'peers-state')
     const run = await bt(

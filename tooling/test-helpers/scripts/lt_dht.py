@@ -154,6 +154,14 @@ def serve(sessions, save_path, stopping):
                 timeout = float(command.get("timeout", 10))
                 started = time.time()
                 waiting.append((reply_id, command.get("node", 0), ih, started + timeout, set(), started))
+            elif name == "progress":
+                # How far node's own download of an announced torrent got (it fetches from peers it finds).
+                handle = session.find_torrent(lt.sha1_hash(bytes.fromhex(command["infoHash"])))
+                if not handle.is_valid():
+                    emit(id=reply_id, error="no torrent %s on node" % command["infoHash"])
+                else:
+                    status = handle.status()
+                    emit(id=reply_id, progress=status.progress, state=str(status.state), done=status.total_done)
             elif name == "table":
                 emit(id=reply_id, nodes=table_of(session), nodeId=node_id(session))
             elif name == "add_node":

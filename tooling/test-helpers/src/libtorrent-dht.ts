@@ -50,6 +50,11 @@ export interface LibtorrentDht {
   table(index: number): Promise<string[]>
   /** `add_dht_node` on node `index`. */
   addNode(index: number, host: string, port: number): Promise<void>
+  /**
+   * How far node `index`'s own download of a torrent it was told to `announce` got: it looks the peers
+   * up in the DHT and downloads from them (`progress` 1 once every piece is verified).
+   */
+  progress(index: number, infoHashHex: string): Promise<{ progress: number; state: string }>
   process: StartedProcess
   stop(): Promise<void>
 }
@@ -138,6 +143,11 @@ export async function startLibtorrentDht(init: LibtorrentDhtInit = {}): Promise<
       },
       async addNode(index, host, port) {
         await call({ cmd: 'add_node', node: index, host, port }, 10_000)
+      },
+      async progress(index, infoHashHex) {
+        const line = await call({ cmd: 'progress', node: index, infoHash: infoHashHex }, 10_000)
+        if (typeof line.error === 'string') throw new Error(line.error)
+        return { progress: Number(line.progress), state: String(line.state) }
       },
       process,
       stop: () => process.stop(),
