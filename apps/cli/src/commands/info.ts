@@ -1,12 +1,12 @@
 // `bt info <torrent|magnet>` (and `bt magnet_info <magnet>`): what a torrent holds, in the fixed format
 // scripts parse. A magnet link's metadata is fetched from its swarm first.
-import { createClient } from '@bt/client-core'
 import type { PeerAddress } from '@bt/peer-address'
 import type { Command } from 'commander'
 import { collectPeer } from '../arg-parsers.js'
 import { type CommandContext, type RegisterCommand, registerVariants } from '../context.js'
 import { writeJson, writeLines } from '../output.js'
-import { loadTorrent } from '../torrent-source.js'
+import { addDhtOptions, type DhtOptionValues, openSwarmClient } from '../swarm-client.js'
+import { isMagnetLink, loadTorrent } from '../torrent-source.js'
 import { detailLines, infoJson, requiredInfoLines } from '../torrent-summary.js'
 
 export const registerInfo: RegisterCommand = (program, context) =>
@@ -31,6 +31,7 @@ export const registerInfo: RegisterCommand = (program, context) =>
   )
 
 function defineInfo(command: Command, { io, signal }: CommandContext): void {
+  addDhtOptions(command)
   command
     .option('--json', 'print one JSON object instead of lines')
     .option(
@@ -65,14 +66,18 @@ what the link itself says without going online.
 Example:
   $ bt info ubuntu.torrent | sed -n 's/^Info Hash: //p'`,
     )
-    .action(async (source: string, options: { json?: boolean; peer: PeerAddress[] }) => {
-      const client = createClient()
+    .action(async (source: string, options: DhtOptionValues & { json?: boolean; peer: PeerAddress[] }) => {
+      // Only a magnet link goes online: its peers may come from the DHT too.
+      const swarm = await openSwarmClient({
+        io,
+        options: isMagnetLink(source) ? options : { dht: false },
+        port: 0,
+      })
       let meta: Awaited<ReturnType<typeof loadTorrent>>['meta']
       try {
-        await client.listen({ port: 0 })
-        ;({ meta } = await loadTorrent(source, { io, signal, client, peers: options.peer }))
+        ;({ meta } = await loadTorrent(source, { io, signal, client: swarm.client, peers: options.peer }))
       } finally {
-        await client.close()
+        await swarm.close()
       }
       if (options.json) writeJson(io.stdout, infoJson(meta))
       else writeLines(io.stdout, [...requiredInfoLines(meta), ...detailLines(meta)])
