@@ -15,6 +15,11 @@ export interface AlertSource {
 
 export type AlertMode = 'json' | 'human' | 'quiet'
 
+/** Alerts follow the progress output: JSON lines with `--json`, none with `--quiet`, else for people. */
+export function alertModeOf(mode: 'tty' | 'plain' | 'json' | 'quiet'): AlertMode {
+  return mode === 'json' ? 'json' : mode === 'quiet' ? 'quiet' : 'human'
+}
+
 export function reportAlerts(source: AlertSource, io: CliIo, mode: AlertMode): void {
   if (mode === 'quiet') return
   source.on('alert', (alert) => {

@@ -7,6 +7,13 @@ import { formatBytes } from './progress.js'
 
 export type ProgressMode = 'tty' | 'plain' | 'json' | 'quiet'
 
+/** `--json`, `--quiet`, else a live line on a terminal or plain lines in a pipe. */
+export function progressModeOf(options: { json?: boolean; quiet?: boolean }, io: CliIo): ProgressMode {
+  if (options.json) return 'json'
+  if (options.quiet) return 'quiet'
+  return io.stderrIsTTY ? 'tty' : 'plain'
+}
+
 const PLAIN_INTERVAL_MS = 5000
 
 export interface DownloadProgress {

@@ -46,6 +46,14 @@ export function stateDirOf(options: DhtOptionValues, io: CliIo): string | undefi
   return undefined
 }
 
+/** The client-wide rate limits of `--download-limit` / `--upload-limit`. */
+export function rateLimits(options: { downloadLimit?: number; uploadLimit?: number }): ClientInit {
+  return {
+    ...(options.downloadLimit ? { downloadLimit: options.downloadLimit } : {}),
+    ...(options.uploadLimit ? { uploadLimit: options.uploadLimit } : {}),
+  }
+}
+
 export interface SwarmClient {
   readonly client: Client
   readonly port: number

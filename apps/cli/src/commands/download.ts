@@ -2,16 +2,16 @@
 // every piece; running it again resumes. Also reached as `bt <file.torrent> -d DIR` and `bt magnet_download`.
 import { join, resolve } from 'node:path'
 import type { Command } from 'commander'
-import { type AlertMode, reportAlerts } from '../alert-output.js'
+import { alertModeOf, reportAlerts } from '../alert-output.js'
 import { collectPeer, parseCount, parseListenPort, parseSize } from '../arg-parsers.js'
 import { type CommandContext, type RegisterCommand, registerVariants } from '../context.js'
-import { createDownloadProgress, type ProgressMode } from '../download-progress.js'
+import { createDownloadProgress, progressModeOf } from '../download-progress.js'
 import { UsageError } from '../errors.js'
 import { fileList, parseFileList, selectedPriorities } from '../file-selection.js'
 import { displayText, writeJson, writeLines } from '../output.js'
 import { addSeedLimitOptions, hasSeedLimit, reportSeedEnd, seedLimitsOf, seedUntil } from '../seeding.js'
 import { openFileStore } from '../stores.js'
-import { addDhtOptions, type DhtOptionValues, openSwarmClient } from '../swarm-client.js'
+import { addDhtOptions, type DhtOptionValues, openSwarmClient, rateLimits } from '../swarm-client.js'
 import { isMagnetLink, loadTorrent } from '../torrent-source.js'
 
 export interface DownloadOptions extends DhtOptionValues {
@@ -115,21 +115,12 @@ async function download(
     io,
     options,
     port: options.port,
-    client: {
-      ...(options.downloadLimit ? { downloadLimit: options.downloadLimit } : {}),
-      ...(options.uploadLimit ? { uploadLimit: options.uploadLimit } : {}),
-    },
+    client: rateLimits(options),
   })
   const { client } = swarm
   const onAbort = () => void swarm.close()
   signal.addEventListener('abort', onAbort, { once: true })
-  const mode: ProgressMode = options.json
-    ? 'json'
-    : options.quiet
-      ? 'quiet'
-      : io.stderrIsTTY
-        ? 'tty'
-        : 'plain'
+  const mode = progressModeOf(options, io)
   let progress: ReturnType<typeof createDownloadProgress> | undefined
   try {
     const { meta, peers } = await loadTorrent(source, {
@@ -138,7 +129,7 @@ async function download(
       client,
       peers: options.peer,
       report: mode === 'tty' || mode === 'plain',
-      alerts: alertMode(mode),
+      alerts: alertModeOf(mode),
     })
     if (options.json && isMagnetLink(source)) {
       writeJson(io.stdout, {
@@ -170,7 +161,7 @@ async function download(
     if (options.json) writeJson(io.stdout, { event: 'files', files: fileList(meta, torrent) })
     const shown = progress
     torrent.on('progress', (update) => shown.update(update))
-    reportAlerts(torrent, io, alertMode(mode))
+    reportAlerts(torrent, io, alertModeOf(mode))
     await torrent.done
     progress.finish()
     if (options.json) writeJson(io.stdout, { event: 'done', torrent: source, path: destination })
@@ -186,8 +177,4 @@ async function download(
     signal.removeEventListener('abort', onAbort)
     await swarm.close()
   }
-}
-
-function alertMode(mode: ProgressMode): AlertMode {
-  return mode === 'json' ? 'json' : mode === 'quiet' ? 'quiet' : 'human'
 }

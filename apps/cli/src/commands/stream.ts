@@ -6,15 +6,15 @@ import type { Torrent } from '@bt/client-core'
 import type { Metainfo } from '@bt/metainfo'
 import { createStreamServer, isLoopbackHost, type StreamSource } from '@bt/stream-server'
 import { InvalidArgumentError } from 'commander'
-import { type AlertMode, reportAlerts } from '../alert-output.js'
+import { alertModeOf, reportAlerts } from '../alert-output.js'
 import { collectPeer, parseCount, parseListenPort, parseSize } from '../arg-parsers.js'
 import type { RegisterCommand } from '../context.js'
-import { createDownloadProgress, type ProgressMode } from '../download-progress.js'
+import { createDownloadProgress, progressModeOf } from '../download-progress.js'
 import { UsageError } from '../errors.js'
 import { numberedFiles, selectedPriorities } from '../file-selection.js'
 import { displayText, writeJson, writeLines } from '../output.js'
 import { openFileStore } from '../stores.js'
-import { addDhtOptions, type DhtOptionValues, openSwarmClient } from '../swarm-client.js'
+import { addDhtOptions, type DhtOptionValues, openSwarmClient, rateLimits } from '../swarm-client.js'
 import { loadTorrent } from '../torrent-source.js'
 
 interface StreamOptions extends DhtOptionValues {
@@ -88,22 +88,13 @@ Runs (and seeds) until Ctrl-C. The server binds to loopback; another --http-host
         io,
         options,
         port: options.port,
-        client: {
-          ...(options.downloadLimit ? { downloadLimit: options.downloadLimit } : {}),
-          ...(options.uploadLimit ? { uploadLimit: options.uploadLimit } : {}),
-        },
+        client: rateLimits(options),
       })
       const { client } = swarm
       const onAbort = () => void swarm.close()
       signal.addEventListener('abort', onAbort, { once: true })
-      const mode: ProgressMode = options.json
-        ? 'json'
-        : options.quiet
-          ? 'quiet'
-          : io.stderrIsTTY
-            ? 'tty'
-            : 'plain'
-      const alerts: AlertMode = mode === 'json' ? 'json' : mode === 'quiet' ? 'quiet' : 'human'
+      const mode = progressModeOf(options, io)
+      const alerts = alertModeOf(mode)
       let progress: ReturnType<typeof createDownloadProgress> | undefined
       let server: Awaited<ReturnType<typeof createStreamServer>> | undefined
       try {
