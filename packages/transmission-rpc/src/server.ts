@@ -10,7 +10,7 @@ import { type FetchTorrentOptions, fetchTorrentFile } from './fetch-torrent.js'
 import { createHostCheck } from './host-check.js'
 import { handleBody, type MethodContext } from './methods.js'
 import type { RpcSession } from './session.js'
-import { page, sendHtml, serveWebFile, webUiRoot } from './web-ui.js'
+import { findWebUi, page, sendHtml, serveWebFile, type WebUi } from './web-ui.js'
 
 export const DEFAULT_RPC_HOST = '127.0.0.1'
 export const DEFAULT_RPC_PORT = 9091
@@ -97,7 +97,7 @@ export async function createRpcServer(init: RpcServerInit): Promise<RpcServer> {
     auth: init.auth === undefined ? undefined : createAuthGuard(init.auth, init.authBackoff),
     sessionId,
     maxBodyBytes,
-    webRoot: webUiRoot(init.webUiDir),
+    webUi: findWebUi(init.webUiDir),
     now,
     methods: { session: init.session, now, fetchTorrent: (url) => fetchTorrentFile(url, fetchOptions) },
   }
@@ -120,7 +120,7 @@ interface HandlerContext {
   readonly auth: AuthGuard | undefined
   readonly sessionId: string
   readonly maxBodyBytes: number
-  readonly webRoot: string | undefined
+  readonly webUi: WebUi
   readonly now: () => number
   readonly methods: MethodContext
 }
@@ -177,7 +177,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, context: Handle
       sendHtml(res, req, 405, page('405: Method Not Allowed', 'Only GET.'), { Allow: 'GET, HEAD' })
       return
     }
-    await serveWebFile(req, res, context.webRoot, path.slice(WEB_PREFIX.length))
+    await serveWebFile(req, res, context.webUi, path.slice(WEB_PREFIX.length))
     return
   }
   if (path === '/' || path === '/transmission' || path === '/transmission/' || path === '/transmission/web') {

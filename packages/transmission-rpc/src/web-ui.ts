@@ -36,10 +36,17 @@ export function webContentType(path: string): string {
   return TYPES.get(extname(path).toLowerCase()) ?? 'application/octet-stream'
 }
 
-/** The web UI directory to serve: the one given, else Debian's if it is installed, else none. */
-export function webUiRoot(dir: string | undefined): string | undefined {
-  if (dir !== undefined) return resolve(dir)
-  return existsSync(join(DEFAULT_WEB_UI_DIR, 'index.html')) ? DEFAULT_WEB_UI_DIR : undefined
+export interface WebUi {
+  /** The directory served, undefined when it has no `index.html`. */
+  readonly root: string | undefined
+  /** The directory looked at, for the page that says none was found. */
+  readonly tried: string
+}
+
+/** The web UI to serve: the directory given, else Debian's; either only if it has an `index.html`. */
+export function findWebUi(dir: string | undefined): WebUi {
+  const tried = resolve(dir ?? DEFAULT_WEB_UI_DIR)
+  return { root: existsSync(join(tried, 'index.html')) ? tried : undefined, tried }
 }
 
 /**
@@ -64,11 +71,12 @@ export function webFilePath(root: string, relative: string): string | undefined 
 export async function serveWebFile(
   req: IncomingMessage,
   res: ServerResponse,
-  root: string | undefined,
+  webUi: WebUi,
   relative: string,
 ): Promise<void> {
+  const root = webUi.root
   if (root === undefined) {
-    sendHtml(res, req, 404, noWebUiPage())
+    sendHtml(res, req, 404, noWebUiPage(webUi.tried))
     return
   }
   let path = webFilePath(root, relative)
@@ -100,10 +108,11 @@ export async function serveWebFile(
   stream.pipe(res)
 }
 
-function noWebUiPage(): string {
+function noWebUiPage(tried: string): string {
   return page(
     'No web interface installed',
-    `This server speaks Transmission's RPC at <code>/transmission/rpc</code>, but has no web client to serve. ` +
+    `This server speaks Transmission's RPC at <code>/transmission/rpc</code>, but found no web client ` +
+      `(no <code>index.html</code> in <code>${escapeHtml(tried)}</code>). ` +
       `Install Debian's <code>transmission-common</code> (it puts Transmission's web client in <code>${DEFAULT_WEB_UI_DIR}</code>), ` +
       'or point the server at a web client directory (<code>webUiDir</code>, <code>bt daemon --web-ui DIR</code>). ' +
       'Remotes such as <code>transmission-remote</code> work without it.',
@@ -128,4 +137,8 @@ export function sendHtml(
     'X-Content-Type-Options': 'nosniff',
   })
   res.end(req.method === 'HEAD' ? undefined : body)
+}
+
+function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`)
 }
