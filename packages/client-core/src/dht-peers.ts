@@ -16,7 +16,7 @@ export interface DhtPeersInit {
   alert(alert: Alert): void
   /** Re-announce period. Default 15 min. */
   intervalMs?: number
-  /** A lookup for a dry peer list waits this long after the previous one. Default 60 s. */
+  /** A lookup for a dry peer list waits this long after the previous one. Default 15 s. */
   minGapMs?: number
 }
 
@@ -37,7 +37,7 @@ export class DhtPeers {
 
   /** The peer list ran dry: look up now, unless one ran less than `minGapMs` ago. */
   ranDry(): void {
-    if (Date.now() - this.lastStarted >= (this.init.minGapMs ?? 60_000)) this.lookUp()
+    if (Date.now() - this.lastStarted >= (this.init.minGapMs ?? 15_000)) this.lookUp()
   }
 
   stop(): void {
