@@ -317,6 +317,8 @@ describe('session methods', () => {
       'speed-limit-down': 100,
       seedRatioLimit: 2,
       encryption: 'preferred',
+      'download-dir-free-space': 123_456_789_012,
+      'session-id': '',
     })
     expect((await call('session-get', { fields: ['version', 'peer-port'] })).arguments).toEqual({
       version: '3.00 (bt test double)',

@@ -26,6 +26,8 @@ export interface MethodContext {
   readonly session: RpcSession
   /** Milliseconds since the epoch. */
   now(): number
+  /** The `X-Transmission-Session-Id`, reported as `session-id` by `session-get`. */
+  readonly sessionId?: string
   /** Fetches a `.torrent` from an http(s) URL, bounded in size and time. */
   fetchTorrent(url: string): Promise<Uint8Array>
 }
@@ -131,7 +133,21 @@ const METHODS: Readonly<Record<string, Method>> = {
   'queue-move-bottom': queueMove('bottom'),
   'session-get': async (args, context) => {
     const fields = args.fields === undefined ? undefined : stringList(args, 'fields')
-    return done(sessionObject(context.session.settings(), { version: context.session.version }, fields))
+    const settings = context.session.settings()
+    const wantsFree = fields === undefined || fields.includes('download-dir-free-space')
+    // Transmission 3.00 still sends this (deprecated) field; some clients read it instead of free-space.
+    const free = wantsFree ? await context.session.freeSpace(settings.downloadDir).catch(() => -1) : -1
+    return done(
+      sessionObject(
+        settings,
+        {
+          version: context.session.version,
+          sessionId: context.sessionId ?? '',
+          downloadDirFreeSpace: int(free),
+        },
+        fields,
+      ),
+    )
   },
   'session-set': async (args, context) => {
     const parsed = sessionChanges(args)

@@ -99,7 +99,12 @@ export async function createRpcServer(init: RpcServerInit): Promise<RpcServer> {
     maxBodyBytes,
     webUi: findWebUi(init.webUiDir),
     now,
-    methods: { session: init.session, now, fetchTorrent: (url) => fetchTorrentFile(url, fetchOptions) },
+    methods: {
+      session: init.session,
+      now,
+      sessionId,
+      fetchTorrent: (url) => fetchTorrentFile(url, fetchOptions),
+    },
   }
   server.on('request', createHandler(context))
   server.requestTimeout = 60_000

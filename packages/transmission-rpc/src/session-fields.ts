@@ -63,7 +63,7 @@ export const RPC_VERSION_MINIMUM = 14
 /** The `session-get` arguments, restricted to `fields` when the client names some. */
 export function sessionObject(
   settings: RpcSettings,
-  extra: { version: string },
+  extra: { version: string; sessionId: string; downloadDirFreeSpace: number },
   fields?: readonly string[],
 ): Record<string, unknown> {
   const all: Record<string, unknown> = Object.create(null)
@@ -74,6 +74,8 @@ export function sessionObject(
   all['rpc-version'] = RPC_VERSION
   all['rpc-version-minimum'] = RPC_VERSION_MINIMUM
   all.version = extra.version
+  all['session-id'] = extra.sessionId
+  all['download-dir-free-space'] = extra.downloadDirFreeSpace
   all.units = {
     'memory-bytes': 1024,
     'memory-units': ['KiB', 'MiB', 'GiB', 'TiB'],

@@ -152,7 +152,7 @@ const TORRENT_FIELDS: Readonly<Record<string, FieldValue>> = {
       lastScrapeStartTime: int(r.lastScrapeTime ?? 0),
       lastScrapeSucceeded: r.lastScrapeTime !== undefined && r.lastScrapeTime > 0,
       lastScrapeTime: int(r.lastScrapeTime ?? 0),
-      lastScrapeTimedOut: 0,
+      lastScrapeTimedOut: false,
       leecherCount: int(r.leecherCount ?? -1),
       nextAnnounceTime: int(r.nextAnnounceTime ?? 0),
       nextScrapeTime: 0,

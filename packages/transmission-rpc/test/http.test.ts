@@ -1,11 +1,18 @@
 // The HTTP rules of the RPC server (DESIGN §6), each against a real listening server with Node's fetch.
+import { existsSync } from 'node:fs'
 import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import { createRpcServer, type RpcServer, type RpcServerInit, SESSION_ID_HEADER } from '../src/index.js'
+import {
+  createRpcServer,
+  DEFAULT_WEB_UI_DIR,
+  type RpcServer,
+  type RpcServerInit,
+  SESSION_ID_HEADER,
+} from '../src/index.js'
 import { send } from './http-client.js'
 import { createMemorySession, makeTorrent } from './memory-session.js'
 
@@ -63,7 +70,11 @@ describe('session id (CSRF)', () => {
     })
     expect(res.status).toBe(200)
     expect(res.headers.get('content-type')).toMatch(/^application\/json/)
-    expect(await res.json()).toMatchObject({ result: 'success', tag: 5, arguments: { 'rpc-version': 16 } })
+    expect(await res.json()).toMatchObject({
+      result: 'success',
+      tag: 5,
+      arguments: { 'rpc-version': 16, 'session-id': server.sessionId },
+    })
   })
 
   it('answers 405 to a GET with the right id', async () => {
@@ -292,6 +303,22 @@ describe('web UI', () => {
       expect(answer.body).not.toContain('secret')
     }
   })
+
+  // Debian's transmission-common (a dependency of transmission-cli, which CI installs) ships it.
+  it.skipIf(!existsSync(join(DEFAULT_WEB_UI_DIR, 'index.html')) && !process.env.CI)(
+    "serves Transmission's own web client by default",
+    async () => {
+      const server = await start()
+      const base = `http://127.0.0.1:${server.port}/transmission/web/`
+      const index = await fetch(base)
+      expect(index.status).toBe(200)
+      expect(await index.text()).toContain('Transmission Web Interface')
+      const script = await fetch(`${base}javascript/transmission.js`)
+      expect(script.status).toBe(200)
+      expect(script.headers.get('content-type')).toBe('text/javascript; charset=utf-8')
+      await script.arrayBuffer()
+    },
+  )
 
   it('explains itself when no web UI is installed', async () => {
     const dir = await webDir()
