@@ -4,7 +4,7 @@ import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { describeWithTools, runProgram, withTempDir } from '@bt/test-helpers'
 import { afterEach, beforeEach, expect, it } from 'vitest'
-import { createRpcServer, type RpcServer, RpcStatus } from '../src/index.js'
+import { createRpcServer, RpcErrorKind, type RpcServer, RpcStatus } from '../src/index.js'
 import { createMemorySession, type MemorySession, makeTorrent } from './memory-session.js'
 
 const HALF = makeTorrent({
@@ -37,6 +37,8 @@ const STOPPED = makeTorrent({
   status: RpcStatus.stopped,
   sizeWhenDone: 4000,
   leftUntilDone: 3000,
+  error: RpcErrorKind.localError,
+  errorString: 'No space left on device',
 })
 
 // A small but well-formed single-file .torrent.
@@ -96,7 +98,7 @@ describeWithTools(['transmission-remote'], 'transmission-remote 3.00', () => {
     expect(rows(list)).toEqual([
       { id: 1, error: false, done: '50%', status: 'Downloading', name: 'half.iso' },
       { id: 2, error: false, done: '100%', status: 'Seeding', name: 'seeding file.mkv' },
-      { id: 3, error: false, done: '25%', status: 'Stopped', name: 'stopped' },
+      { id: 3, error: true, done: '25%', status: 'Stopped', name: 'stopped' },
     ])
     expect(list).toMatch(/^Sum:/m)
   })
@@ -107,6 +109,7 @@ describeWithTools(['transmission-remote'], 'transmission-remote 3.00', () => {
     expect(info).toContain(`  Hash: ${HALF.hashString}`)
     expect(info).toContain('  State: Downloading')
     expect(info).toContain('  Percent Done: 50.0%')
+    expect(await remoteOk('-t', '3', '-i')).toContain('  Error: No space left on device')
   })
 
   it('-a FILE.torrent sends the file, byte for byte, and the new torrent is listed', async () => {
