@@ -193,6 +193,12 @@ export class Client {
     return torrent
   }
 
+  /** Changes the client-wide limits (bytes per second, 0: unlimited) for every torrent, at once. */
+  setRateLimits(limits: { upload?: number; download?: number }): void {
+    if (limits.upload !== undefined) this.sharedLimits.upload.setRate(limits.upload)
+    if (limits.download !== undefined) this.sharedLimits.download.setRate(limits.download)
+  }
+
   /** The torrents added and not removed, in the order they were added. */
   get torrents(): Torrent[] {
     return [...this.active]

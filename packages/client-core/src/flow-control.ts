@@ -8,7 +8,7 @@ import type { RateLimiter } from './rate-limiter.js'
 
 export interface FlowControlInit {
   store: PieceStore
-  /** The torrent's own limit and the client's; empty when unlimited. */
+  /** The torrent's own limit and the client's (which may be unlimited now and set later). */
   limits: readonly RateLimiter[]
   /** The connections to pause and resume. */
   connections(): Iterable<PeerConnection>
@@ -31,7 +31,7 @@ export class FlowControl {
 
   /** `bytes` of payload arrived from `conn`: over the limit, it is not read until the debt is paid. */
   received(conn: PeerConnection, bytes: number): void {
-    if (this.init.limits.length === 0) return
+    if (this.init.limits.every((limit) => limit.unlimited)) return
     const wait = Math.max(0, ...this.init.limits.map((limit) => limit.take(bytes)))
     if (wait === 0 || this.ratePaused.has(conn)) return
     this.ratePaused.add(conn)

@@ -31,3 +31,18 @@ describe('RateLimiter', () => {
     expect(sent).toBeLessThanOrEqual(1_100_000 + 16_384)
   })
 })
+
+describe('RateLimiter.setRate', () => {
+  it('starts limiting an unlimited bucket, and lifts a limit', () => {
+    let now = 0
+    const limiter = new RateLimiter(0, () => now)
+    expect(limiter.take(10_000_000)).toBe(0)
+    limiter.setRate(100_000)
+    expect(limiter.unlimited).toBe(false)
+    expect(limiter.take(100_000)).toBe(0)
+    expect(limiter.take(100_000)).toBe(1000)
+    now += 500
+    limiter.setRate(0)
+    expect(limiter.take(10_000_000)).toBe(0)
+  })
+})

@@ -4,14 +4,29 @@
 export class RateLimiter {
   private tokens: number
   private last: number
+  private rate: number
 
   /** `bytesPerSecond` ≤ 0 or Infinity means unlimited. Bursts of up to one second of traffic pass. */
   constructor(
-    readonly bytesPerSecond: number,
+    bytesPerSecond: number,
     private readonly now: () => number = Date.now,
   ) {
+    this.rate = bytesPerSecond
     this.tokens = this.capacity
     this.last = now()
+  }
+
+  get bytesPerSecond(): number {
+    return this.rate
+  }
+
+  /** Changes the limit from now on (a daemon's `session-set`); the bucket keeps what it holds, capped. */
+  setRate(bytesPerSecond: number): void {
+    const wasUnlimited = this.unlimited
+    this.refill()
+    this.rate = bytesPerSecond
+    // A bucket that had no limit starts full, as a new one does.
+    this.tokens = wasUnlimited ? this.capacity : Math.min(this.tokens, this.capacity)
   }
 
   get unlimited(): boolean {
@@ -32,6 +47,10 @@ export class RateLimiter {
 
   private refill(): void {
     const now = this.now()
+    if (this.unlimited) {
+      this.last = now
+      return
+    }
     this.tokens = Math.min(this.capacity, this.tokens + ((now - this.last) / 1000) * this.bytesPerSecond)
     this.last = now
   }

@@ -280,8 +280,11 @@ export class Torrent extends EventEmitter<TorrentEvents> {
         this.dhtPeers?.ranDry()
       },
     })
-    const limits = (own: number | undefined, shared: RateLimiter | undefined) =>
-      [new RateLimiter(own ?? 0), ...(shared ? [shared] : [])].filter((limit) => !limit.unlimited)
+    // The client's limits are kept even while unlimited: a daemon may set them later.
+    const limits = (own: number | undefined, shared: RateLimiter | undefined) => [
+      ...(own ? [new RateLimiter(own)] : []),
+      ...(shared ? [shared] : []),
+    ]
     this.flow = new FlowControl({
       store: init.store,
       limits: limits(init.downloadLimit, init.sharedLimits?.download),

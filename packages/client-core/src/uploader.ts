@@ -137,8 +137,9 @@ export class Uploader {
             await segment.loading
           }
           if (conn.closed) break
-          bytes =
-            this.limits.length > 0 ? await this.sendLimited(queue, head, segment) : this.sendBatch(queue)
+          bytes = this.limits.some((limit) => !limit.unlimited)
+            ? await this.sendLimited(queue, head, segment)
+            : this.sendBatch(queue)
         } finally {
           this.cache.unpin(segment)
         }
