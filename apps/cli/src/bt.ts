@@ -4,6 +4,8 @@ import { runCli } from './program.js'
 const controller = new AbortController()
 // The first Ctrl-C asks the running command to stop cleanly; a second one kills the process as usual.
 process.once('SIGINT', () => controller.abort())
+// SIGTERM (a service manager, `kill`) stops as cleanly: `bt daemon` saves its session and exits 0.
+process.once('SIGTERM', () => controller.abort())
 
 // `bt info big.torrent | head` closes our stdout early: that is the reader's choice, not a failure.
 process.stdout.on('error', (err: NodeJS.ErrnoException) => {

@@ -1,6 +1,7 @@
 // Every `bt` command, in the order `bt --help` lists them. A new command is a file here and a line below.
 import type { RegisterCommand } from '../context.js'
 import { registerCreate } from './create.js'
+import { registerDaemon } from './daemon.js'
 import { registerDecode } from './decode.js'
 import { registerDht } from './dht.js'
 import { registerDownload } from './download.js'
@@ -17,6 +18,7 @@ export const commands: readonly RegisterCommand[] = [
   registerDownload,
   registerSeed,
   registerStream,
+  registerDaemon,
   registerInfo,
   registerCreate,
   registerVerify,
