@@ -1,7 +1,7 @@
 // `bt daemon`'s answer to Transmission's RPC: the persisted @bt/session seen as the `RpcSession` the
 // RPC server drives. Field by field this is Transmission's meaning of each value; what the engine
 // does not track yet (per-torrent speed limits, moving data, reannounce) is said, not faked.
-import { statfs } from 'node:fs/promises'
+import { readFile, statfs } from 'node:fs/promises'
 import type { FilePriority } from '@bt/client-core'
 import type { Session, SessionTorrent } from '@bt/session'
 import {
@@ -42,7 +42,6 @@ export function rpcSession(init: RpcSessionInit): RpcSession {
   const { session } = init
   const startedAt = Date.now()
   let settings: RpcSettings = defaultSettings(init.settings)
-  const ids = (list: readonly number[]) => Promise.all(list.map((id) => id))
   return {
     version: init.version,
     torrents: () => session.torrents().map(toRpcTorrent),
@@ -53,7 +52,7 @@ export function rpcSession(init: RpcSessionInit): RpcSession {
         : request.magnet
           ? { magnet: request.magnet }
           : request.path
-            ? { torrent: new Uint8Array(await (await import('node:fs/promises')).readFile(request.path)) }
+            ? { torrent: new Uint8Array(await readFile(request.path)) }
             : undefined
       if (!source) throw new Error('nothing to add: give metainfo, a magnet link or a path')
       const result = await session.add(source, {
@@ -63,7 +62,7 @@ export function rpcSession(init: RpcSessionInit): RpcSession {
       return { kind: result.kind, torrent: toRpcTorrent(result.torrent) }
     },
     async start(list, now) {
-      for (const id of await ids(list)) await session.start(id, { now })
+      for (const id of list) await session.start(id, { now })
     },
     async stop(list) {
       for (const id of list) await session.stop(id)
