@@ -20,7 +20,7 @@ import {
 import { type MagnetLink, type Metainfo, parseMagnet, parseTorrent, toMagnet } from '@bt/metainfo'
 import { type PeerAddress, parsePeerAddress } from '@bt/peer-address'
 import { createFileStore, type FileStore } from '@bt/piece-store'
-import { DataMissingError, SessionClosedError, TorrentNotFoundError } from './errors.js'
+import { DataMissingError, SessionClosedError, StateDirError, TorrentNotFoundError } from './errors.js'
 import { torrentFromInfo } from './magnet-torrent.js'
 import { runnable } from './queue.js'
 import { StateDir, type TorrentRecord } from './state-dir.js'
@@ -347,7 +347,7 @@ class PersistedSession extends EventEmitter<SessionEvents> implements Session {
           if (meta.infoHash !== record.infoHash) throw new Error(`info hash ${meta.infoHash}`)
         } catch (cause) {
           // Its metadata is fetched again, as for a magnet.
-          this.warn(new Error(`session: ${this.dir.torrentPath(record.infoHash)} is unreadable`, { cause }))
+          this.warn(new StateDirError('unreadable-torrent', this.dir.torrentPath(record.infoHash), { cause }))
           meta = undefined
         }
       }
@@ -355,7 +355,7 @@ class PersistedSession extends EventEmitter<SessionEvents> implements Session {
       try {
         entry = new Entry(this, record, meta)
       } catch (cause) {
-        this.warn(new Error(`session: torrent ${record.infoHash} has an unreadable magnet link`, { cause }))
+        this.warn(new StateDirError('unreadable-record', this.dir.recordPath(record.infoHash), { cause }))
         continue
       }
       this.entries.set(entry.id, entry)
