@@ -48,6 +48,8 @@ describeWithTools(['py:libtorrent', 'transmission-remote'], 'bt daemon with tran
   let tracker: LoopbackTracker
   let fixture: TorrentFixture
   let seeder: LibtorrentSeeder
+  let other: TorrentFixture
+  let otherSeeder: LibtorrentSeeder
   let daemon: BtProcess | undefined
   let rpcPort = 0
   const stateDir = () => join(fixture.root, 'state')
@@ -66,14 +68,28 @@ describeWithTools(['py:libtorrent', 'transmission-remote'], 'bt daemon with tran
       savePath: fixture.seedDir,
       host: '127.0.0.2',
     })
+    other = await makeFixture({
+      name: 'by-magnet.bin',
+      length: 1024 * 1024 + 7,
+      pieceLength: 32 * 1024,
+      announce: [tracker.httpUrl],
+    })
+    otherSeeder = await startLibtorrentSeeder({
+      torrentPath: other.torrentPath,
+      savePath: other.seedDir,
+      host: '127.0.0.3',
+    })
     await waitForSeeders(tracker.httpUrl, fixture.infoHash, 1)
+    await waitForSeeders(tracker.httpUrl, other.infoHash, 1)
   }, 60_000)
 
   afterAll(async () => {
     if (daemon) await stopBt(daemon)
     await seeder?.stop()
+    await otherSeeder?.stop()
     await tracker?.close()
     await removeFixture(fixture)
+    await removeFixture(other)
   })
 
   async function startDaemon(): Promise<void> {
@@ -139,7 +155,23 @@ describeWithTools(['py:libtorrent', 'transmission-remote'], 'bt daemon with tran
     expect(row).toMatchObject({ name: fixture.name, done: '100%', status: 'Stopped' })
   }, 60_000)
 
+  it('adds a magnet link: the metadata comes from the swarm and it completes; -si and -st answer', async () => {
+    await remote('-t', '1', '-s')
+    const magnet = `magnet:?xt=urn:btih:${other.infoHash}&tr=${encodeURIComponent(tracker.httpUrl)}`
+    expect(await remote('-a', magnet)).toMatch(/success/)
+    const row = await waitForRow((r) => r.name === other.name && r.done === '100%', 'the magnet completed')
+    expect(row.id).toBe(2)
+    expect(await compareContent(other.contentPath, join(downloadDir(), other.name))).toEqual([])
+    // The first torrent's magnet is a duplicate: the list is unchanged.
+    await remote('-a', `magnet:?xt=urn:btih:${fixture.infoHash}`)
+    expect(rows(await remote('-l'))).toHaveLength(2)
+    const info = await remote('-si')
+    expect(info).toMatch(/RPC version: 16/)
+    expect(await remote('-st')).toMatch(/Downloaded:/)
+  }, 30_000)
+
   it('removes a torrent with its data', async () => {
+    await remote('-t', '2', '-r')
     await remote('-t', '1', '--remove-and-delete')
     const deadline = Date.now() + 10_000
     while (rows(await remote('-l')).length > 0 && Date.now() < deadline) await sleep(100)

@@ -162,7 +162,7 @@ function toRpcTorrent(torrent: SessionTorrent): RpcTorrent {
   const totalSize = meta?.length ?? 0
   const done = torrent.doneAt !== undefined
   const sizeWhenDone = progress?.wantedBytes ?? wantedSize(torrent) ?? totalSize
-  const haveValid = progress?.verifiedBytes ?? (done ? sizeWhenDone : 0)
+  const haveValid = progress?.verifiedBytes ?? torrent.verifiedBytes ?? (done ? sizeWhenDone : 0)
   const leftUntilDone = Math.max(0, sizeWhenDone - haveValid)
   const rateDownload = progress?.downloadRate ?? 0
   const rateUpload = progress?.uploadRate ?? 0
