@@ -115,7 +115,8 @@ export function btDownloader(command: readonly string[]): Downloader {
     if (script !== undefined && !existsSync(script))
       return Promise.reject(new DemoError(`${script} is missing: build it first (pnpm demo does)`))
     return new Promise<void>((resolve, reject) => {
-      const child = spawn(program, [...prefix, 'download', torrentPath, '-d', directory, '-q'], {
+      // The demo swarm is loopback only: no DHT, whose routers are on the internet.
+      const child = spawn(program, [...prefix, 'download', torrentPath, '-d', directory, '-q', '--no-dht'], {
         stdio: ['ignore', 'pipe', 'pipe'],
       })
       let output = ''
