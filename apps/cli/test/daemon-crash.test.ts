@@ -10,49 +10,16 @@ import {
   describeWithTools,
   type LibtorrentSeeder,
   type LoopbackTracker,
-  runProgram,
   startBittorrentTracker,
   startLibtorrentSeeder,
 } from '@bt/test-helpers'
 import { afterAll, beforeAll, expect, it } from 'vitest'
+import { type RemoteRow, type RunningDaemon, startDaemon } from './daemon-harness.js'
 import { stopBt } from './leechers.js'
-import {
-  type BtProcess,
-  makeFixture,
-  removeFixture,
-  sleep,
-  spawnBtProcess,
-  type TorrentFixture,
-  throttled,
-  waitForSeeders,
-} from './swarm.js'
+import { makeFixture, removeFixture, sleep, type TorrentFixture, throttled, waitForSeeders } from './swarm.js'
 
-interface Row {
-  id: number
-  /** Done, 0…100 (NaN for n/a). */
-  done: number
-  status: string
-  name: string
-}
-
-/** The `-l` rows: id, Done, Status, Name. */
-function rows(list: string): Row[] {
-  const out: Row[] = []
-  for (const line of list.split('\n')) {
-    const match =
-      /^\s+(\d+)\*?\s+(\S+%|n\/a)\s+.*?\s(Downloading|Seeding|Stopped|Idle|Up & Down|Finished|Verifying|Will Verify|Queued)\s+(.+)$/.exec(
-        line,
-      )
-    if (match)
-      out.push({
-        id: Number(match[1]),
-        done: Number.parseFloat(match[2]!),
-        status: match[3]!,
-        name: match[4]!,
-      })
-  }
-  return out
-}
+/** A `-l` row with Done as a number. */
+type Row = Omit<RemoteRow, 'done'> & { done: number }
 
 const SEEDER_HOSTS = ['127.0.0.2', '127.0.0.3', '127.0.0.4']
 /** Bytes per second each seeder uploads: ~3 MiB each takes ~6 s, long enough to kill mid-download. */
@@ -69,8 +36,7 @@ describeWithTools(
     let tracker: LoopbackTracker | undefined
     const fixtures: TorrentFixture[] = []
     const seeders: LibtorrentSeeder[] = []
-    let daemon: BtProcess | undefined
-    let rpcPort = 0
+    let daemon: RunningDaemon | undefined
     const stateDir = () => join(root, 'state')
     const downloadDir = () => join(root, 'downloads')
 
@@ -98,44 +64,20 @@ describeWithTools(
     }, 60_000)
 
     afterAll(async () => {
-      if (daemon) await stopBt(daemon)
+      if (daemon) await stopBt(daemon.process)
       for (const seeder of seeders) await seeder.stop()
       await tracker?.close()
       for (const fixture of fixtures) await removeFixture(fixture)
       if (root) await rm(root, { recursive: true, force: true })
     })
 
-    async function startDaemon(): Promise<void> {
-      const started = spawnBtProcess(
-        [
-          ...['daemon', '--state-dir', stateDir(), '--download-dir', downloadDir()],
-          ...['--rpc-port', '0', '--port', '0', '--no-dht'],
-        ],
-        { cwd: root },
-      )
-      daemon = started
-      const deadline = Date.now() + 20_000
-      for (;;) {
-        const match = /RPC on http:\/\/127\.0\.0\.1:(\d+)\/transmission\/rpc/.exec(started.output().stdout)
-        if (match) {
-          rpcPort = Number(match[1])
-          return
-        }
-        if (Date.now() > deadline) throw new Error(`no RPC line:\n${started.output().stderr}`)
-        await sleep(50)
-      }
+    async function restart(): Promise<void> {
+      daemon = await startDaemon({ stateDir: stateDir(), downloadDir: downloadDir(), cwd: root })
     }
-
-    async function remote(...args: string[]): Promise<string> {
-      const result = await runProgram('transmission-remote', [`127.0.0.1:${rpcPort}`, ...args], 10_000)
-      const stdout = result.stdout.toString('utf8')
-      expect(result.code, `transmission-remote ${args.join(' ')}: ${result.stderr}${stdout}`).toBe(0)
-      return stdout
-    }
-
-    async function list(): Promise<Row[]> {
-      return rows(await remote('-l'))
-    }
+    const remote = (...args: string[]) => daemon!.remote(...args)
+    /** The rows, Done as a number (NaN for n/a). */
+    const list = async (): Promise<Row[]> =>
+      (await daemon!.rows()).map((row) => ({ ...row, done: Number.parseFloat(row.done) }))
 
     async function waitForRows(
       test: (rows: Row[]) => boolean,
@@ -167,7 +109,7 @@ describeWithTools(
     }
 
     it('adds three torrents and stops one; the other two download', async () => {
-      await startDaemon()
+      await restart()
       for (const fixture of fixtures) expect(await remote('-a', fixture.torrentPath)).toMatch(/success/)
       await remote('-t', `${STOPPED_ID}`, '-S')
       const current = await waitForRows(
@@ -187,12 +129,12 @@ describeWithTools(
           `the downloads at ${target.toFixed(0)} %`,
           30_000,
         )
-        const killed = daemon!
+        const killed = daemon!.process
         killed.kill('SIGKILL')
         const exit = await killed.exited
         expect(exit.signal).toBe('SIGKILL')
         expect(runningProgress(before)).toBeLessThan(100)
-        await startDaemon()
+        await restart()
         expectAllBack(await waitForRows((r) => r.length === 3, 'three rows after the restart', 10_000))
       }
       const done = await waitForRows(

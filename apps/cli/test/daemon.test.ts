@@ -8,41 +8,13 @@ import {
   describeWithTools,
   type LibtorrentSeeder,
   type LoopbackTracker,
-  runProgram,
   startBittorrentTracker,
   startLibtorrentSeeder,
 } from '@bt/test-helpers'
 import { afterAll, beforeAll, expect, it } from 'vitest'
+import { type RemoteRow, type RunningDaemon, startDaemon } from './daemon-harness.js'
 import { stopBt } from './leechers.js'
-import {
-  type BtProcess,
-  makeFixture,
-  removeFixture,
-  sleep,
-  spawnBtProcess,
-  type TorrentFixture,
-  waitForSeeders,
-} from './swarm.js'
-
-interface Row {
-  id: number
-  done: string
-  status: string
-  name: string
-}
-
-/** The `-l` rows: id, Done, Status, Name. */
-function rows(list: string): Row[] {
-  const out: Row[] = []
-  for (const line of list.split('\n')) {
-    const match =
-      /^\s+(\d+)\*?\s+(\S+%|n\/a)\s+.*?\s(Downloading|Seeding|Stopped|Idle|Up & Down|Finished|Verifying|Will Verify|Queued)\s+(.+)$/.exec(
-        line,
-      )
-    if (match) out.push({ id: Number(match[1]), done: match[2]!, status: match[3]!, name: match[4]! })
-  }
-  return out
-}
+import { makeFixture, removeFixture, sleep, type TorrentFixture, waitForSeeders } from './swarm.js'
 
 describeWithTools(['py:libtorrent', 'transmission-remote'], 'bt daemon with transmission-remote', () => {
   let tracker: LoopbackTracker
@@ -50,8 +22,7 @@ describeWithTools(['py:libtorrent', 'transmission-remote'], 'bt daemon with tran
   let seeder: LibtorrentSeeder
   let other: TorrentFixture
   let otherSeeder: LibtorrentSeeder
-  let daemon: BtProcess | undefined
-  let rpcPort = 0
+  let daemon: RunningDaemon | undefined
   const stateDir = () => join(fixture.root, 'state')
   const downloadDir = () => join(fixture.root, 'downloads')
 
@@ -84,7 +55,7 @@ describeWithTools(['py:libtorrent', 'transmission-remote'], 'bt daemon with tran
   }, 60_000)
 
   afterAll(async () => {
-    if (daemon) await stopBt(daemon)
+    if (daemon) await stopBt(daemon.process)
     await seeder?.stop()
     await otherSeeder?.stop()
     await tracker?.close()
@@ -92,45 +63,14 @@ describeWithTools(['py:libtorrent', 'transmission-remote'], 'bt daemon with tran
     await removeFixture(other)
   })
 
-  async function startDaemon(): Promise<void> {
-    daemon = spawnBtProcess(
-      [
-        ...['daemon', '--state-dir', stateDir(), '--download-dir', downloadDir()],
-        ...['--rpc-port', '0', '--port', '0', '--no-dht'],
-      ],
-      { cwd: fixture.root },
-    )
-    const deadline = Date.now() + 30_000
-    for (;;) {
-      const match = /RPC on http:\/\/127\.0\.0\.1:(\d+)\/transmission\/rpc/.exec(daemon.output().stdout)
-      if (match) {
-        rpcPort = Number(match[1])
-        return
-      }
-      if (Date.now() > deadline) throw new Error(`no RPC line:\n${daemon.output().stderr}`)
-      await sleep(50)
-    }
+  async function restart(): Promise<void> {
+    daemon = await startDaemon({ stateDir: stateDir(), downloadDir: downloadDir(), cwd: fixture.root })
   }
-
-  async function remote(...args: string[]): Promise<string> {
-    const result = await runProgram('transmission-remote', [`127.0.0.1:${rpcPort}`, ...args], 15_000)
-    const stdout = result.stdout.toString('utf8')
-    expect(result.code, `transmission-remote ${args.join(' ')}: ${result.stderr}${stdout}`).toBe(0)
-    return stdout
-  }
-
-  async function waitForRow(test: (row: Row) => boolean, what: string): Promise<Row> {
-    const deadline = Date.now() + 30_000
-    for (;;) {
-      const row = rows(await remote('-l')).find(test)
-      if (row) return row
-      if (Date.now() > deadline) throw new Error(`no row where ${what}:\n${await remote('-l')}`)
-      await sleep(250)
-    }
-  }
+  const remote = (...args: string[]) => daemon!.remote(...args)
+  const waitForRow = (test: (row: RemoteRow) => boolean, what: string) => daemon!.waitForRow(test, what)
 
   it('adds a torrent that downloads from libtorrent; lists, details, stops and starts it', async () => {
-    await startDaemon()
+    await restart()
     expect(await remote('-a', fixture.torrentPath)).toMatch(/success/)
     const done = await waitForRow((row) => row.name === fixture.name && row.done === '100%', 'it is complete')
     expect(done.id).toBe(1)
@@ -138,7 +78,7 @@ describeWithTools(['py:libtorrent', 'transmission-remote'], 'bt daemon with tran
     expect(await remote('-t', '1', '-i')).toContain(`  Hash: ${fixture.infoHash}`)
     // Adding it again changes nothing.
     await remote('-a', fixture.torrentPath)
-    expect(rows(await remote('-l'))).toHaveLength(1)
+    expect(await daemon!.rows()).toHaveLength(1)
     await remote('-t', '1', '-S')
     await waitForRow((row) => row.id === 1 && row.status === 'Stopped', 'it is stopped')
     await remote('-t', '1', '-s')
@@ -148,9 +88,9 @@ describeWithTools(['py:libtorrent', 'transmission-remote'], 'bt daemon with tran
   it('a restart from the same state dir brings the torrent back, complete; stopped stays stopped', async () => {
     await remote('-t', '1', '-S')
     await waitForRow((row) => row.id === 1 && row.status === 'Stopped', 'it is stopped')
-    const exit = await stopBt(daemon!)
-    expect(exit.code, daemon!.output().stderr).toBe(0)
-    await startDaemon()
+    const exit = await stopBt(daemon!.process)
+    expect(exit.code, daemon!.process.output().stderr).toBe(0)
+    await restart()
     const row = await waitForRow((r) => r.id === 1, 'it is back')
     expect(row).toMatchObject({ name: fixture.name, done: '100%', status: 'Stopped' })
   }, 60_000)
@@ -164,7 +104,7 @@ describeWithTools(['py:libtorrent', 'transmission-remote'], 'bt daemon with tran
     expect(await compareContent(other.contentPath, join(downloadDir(), other.name))).toEqual([])
     // The first torrent's magnet is a duplicate: the list is unchanged.
     await remote('-a', `magnet:?xt=urn:btih:${fixture.infoHash}`)
-    expect(rows(await remote('-l'))).toHaveLength(2)
+    expect(await daemon!.rows()).toHaveLength(2)
     const info = await remote('-si')
     expect(info).toMatch(/RPC version: 16/)
     expect(await remote('-st')).toMatch(/Downloaded:/)
@@ -174,8 +114,8 @@ describeWithTools(['py:libtorrent', 'transmission-remote'], 'bt daemon with tran
     await remote('-t', '2', '-r')
     await remote('-t', '1', '--remove-and-delete')
     const deadline = Date.now() + 10_000
-    while (rows(await remote('-l')).length > 0 && Date.now() < deadline) await sleep(100)
-    expect(rows(await remote('-l'))).toEqual([])
+    while ((await daemon!.rows()).length > 0 && Date.now() < deadline) await sleep(100)
+    expect(await daemon!.rows()).toEqual([])
     expect(await stat(join(downloadDir(), fixture.name)).catch(() => undefined)).toBeUndefined()
   }, 30_000)
 })

@@ -11,22 +11,14 @@ import {
   describeWithTools,
   type LibtorrentSeeder,
   type LoopbackTracker,
-  runProgram,
   startBittorrentTracker,
   startLibtorrentSeeder,
 } from '@bt/test-helpers'
 import puppeteer, { type Browser, type Page } from 'puppeteer-core'
 import { afterAll, beforeAll, expect, it } from 'vitest'
+import { type RunningDaemon, startDaemon } from './daemon-harness.js'
 import { stopBt } from './leechers.js'
-import {
-  type BtProcess,
-  makeFixture,
-  removeFixture,
-  sleep,
-  spawnBtProcess,
-  type TorrentFixture,
-  waitForSeeders,
-} from './swarm.js'
+import { makeFixture, removeFixture, sleep, type TorrentFixture, waitForSeeders } from './swarm.js'
 
 const outputDir = join(dirname(fileURLToPath(import.meta.url)), 'output')
 const screenshotPath = join(outputDir, 'web-ui.png')
@@ -59,11 +51,10 @@ describeWithTools(
     let seeder: LibtorrentSeeder
     let uploaded: TorrentFixture
     let uploadedSeeder: LibtorrentSeeder
-    let daemon: BtProcess | undefined
+    let daemon: RunningDaemon | undefined
     let browser: Browser | undefined
     let page: Page
     let userDataDir: string | undefined
-    let rpcPort = 0
     /** What the page said in its console, its uncaught errors and its alert()s: shown when a check fails. */
     const pageLog: string[] = []
     /** Every RPC call the page made that the daemon did not answer with `result: "success"`. */
@@ -96,29 +87,11 @@ describeWithTools(
       await waitForSeeders(tracker.httpUrl, fixture.infoHash, 1)
       await waitForSeeders(tracker.httpUrl, uploaded.infoHash, 1)
 
-      daemon = spawnBtProcess(
-        [
-          ...[
-            'daemon',
-            '--state-dir',
-            join(fixture.root, 'state'),
-            '--download-dir',
-            join(fixture.root, 'downloads'),
-          ],
-          ...['--rpc-port', '0', '--port', '0', '--no-dht'],
-        ],
-        { cwd: fixture.root },
-      )
-      const deadline = Date.now() + 30_000
-      for (;;) {
-        const match = /RPC on http:\/\/127\.0\.0\.1:(\d+)\/transmission\/rpc/.exec(daemon.output().stdout)
-        if (match) {
-          rpcPort = Number(match[1])
-          break
-        }
-        if (Date.now() > deadline) throw new Error(`no RPC line:\n${daemon.output().stderr}`)
-        await sleep(50)
-      }
+      daemon = await startDaemon({
+        stateDir: join(fixture.root, 'state'),
+        downloadDir: join(fixture.root, 'downloads'),
+        cwd: fixture.root,
+      })
       expect(await remote('-a', fixture.torrentPath)).toMatch(/success/)
 
       userDataDir = await mkdtemp(join(tmpdir(), 'bt-chromium-'))
@@ -158,7 +131,7 @@ describeWithTools(
     afterAll(async () => {
       await browser?.close()
       if (userDataDir) await rm(userDataDir, { recursive: true, force: true })
-      if (daemon) await stopBt(daemon)
+      if (daemon) await stopBt(daemon.process)
       await seeder?.stop()
       await uploadedSeeder?.stop()
       await tracker?.close()
@@ -166,12 +139,7 @@ describeWithTools(
       if (uploaded) await removeFixture(uploaded)
     }, 30_000)
 
-    async function remote(...args: string[]): Promise<string> {
-      const result = await runProgram('transmission-remote', [`127.0.0.1:${rpcPort}`, ...args], 15_000)
-      const stdout = result.stdout.toString('utf8')
-      expect(result.code, `transmission-remote ${args.join(' ')}: ${result.stderr}${stdout}`).toBe(0)
-      return stdout
-    }
+    const remote = (...args: string[]) => daemon!.remote(...args)
 
     /** The torrent rows the page shows: `.torrent` elements of the web client's list. */
     function pageRows(): Promise<PageRow[]> {
@@ -199,7 +167,7 @@ describeWithTools(
         if (Date.now() > deadline) {
           throw new Error(
             `the page shows no row where ${what}; rows: ${JSON.stringify(rows)}\n` +
-              `page log:\n${pageLog.join('\n')}\ndaemon stderr:\n${daemon?.output().stderr}`,
+              `page log:\n${pageLog.join('\n')}\ndaemon stderr:\n${daemon?.process.output().stderr}`,
           )
         }
         await sleep(200)
@@ -214,7 +182,7 @@ describeWithTools(
       /^Seeding to /.test(row.peers)
 
     it('loads and lists the daemon’s torrent by name with its progress, complete and seeding', async () => {
-      const response = await page.goto(`http://127.0.0.1:${rpcPort}/transmission/web/`, {
+      const response = await page.goto(`http://127.0.0.1:${daemon!.rpcPort}/transmission/web/`, {
         waitUntil: 'load',
         timeout: 15_000,
       })
