@@ -76,6 +76,7 @@ describeWithTools(['py:libtorrent', 'transmission-remote'], 'bt daemon with tran
     expect(done.id).toBe(1)
     expect(await compareContent(fixture.contentPath, join(downloadDir(), fixture.name))).toEqual([])
     expect(await remote('-t', '1', '-i')).toContain(`  Hash: ${fixture.infoHash}`)
+    expect(await remote('-t', '1', '--reannounce')).toMatch(/success/)
     // Adding it again changes nothing.
     await remote('-a', fixture.torrentPath)
     expect(await daemon!.rows()).toHaveLength(1)

@@ -36,6 +36,17 @@ afterEach(async () => {
 })
 
 describe('Announcer', () => {
+  it('reannounce announces at once, below our re-announce floor (a user asked)', async () => {
+    const { transport, calls } = scriptedTransport({ a: 'ok' })
+    announcer = new Announcer({ ...base, tiers: [['a']], transport, minAnnounceIntervalMs: 60_000 })
+    announcer.start()
+    await once(announcer, 'announce')
+    announcer.requestPeers()
+    announcer.reannounce()
+    await once(announcer, 'announce')
+    expect(calls.map((c) => c.event)).toEqual(['started', undefined])
+  })
+
   it('requestPeers re-announces once the re-announce floor has passed, not before', async () => {
     const { transport, calls } = scriptedTransport({ a: 'ok' })
     announcer = new Announcer({ ...base, tiers: [['a']], transport, minAnnounceIntervalMs: 200 })

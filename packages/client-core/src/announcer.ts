@@ -129,6 +129,20 @@ export class Announcer extends EventEmitter<AnnouncerEvents> {
     }
   }
 
+  /**
+   * Announces to every tracker now (a user's "reannounce"), where the tracker's own `min interval`
+   * allows it; a group whose announce is under way is left alone.
+   */
+  reannounce(): void {
+    if (!this.started || this.stopController.signal.aborted) return
+    const now = Date.now()
+    for (const group of this.groups) {
+      if (group.running) continue
+      const current = this.trackers.get(group.tiers.all()[0]!)!
+      if (now - current.lastAttemptAt >= current.minIntervalMs) this.run(group)
+    }
+  }
+
   status(): TrackerStatus[] {
     return [...this.trackers.values()].map(({ url, failures, lastError, lastAnnounce, started }) => ({
       url,

@@ -373,6 +373,12 @@ export class Torrent extends EventEmitter<TorrentEvents> {
     return this.swarm.add(peers, source)
   }
 
+  /** Asks the trackers (and the DHT) for peers now, as far as their minimum intervals allow. */
+  reannounce(): void {
+    this.announcer?.reannounce()
+    this.dhtPeers?.ranDry()
+  }
+
   /** Stops transferring: every connection is closed and nobody is dialled until `resume()`. */
   pause(): void {
     if (this.paused || this.stopController.signal.aborted) return

@@ -114,6 +114,8 @@ export interface Session {
   remove(id: number, options?: { deleteData?: boolean }): Promise<void>
   /** Rechecks the data on disk (resolves once checked). */
   verify(id: number): Promise<void>
+  /** Asks a running torrent's trackers and the DHT for peers now (Transmission's reannounce). */
+  reannounce(id: number): Promise<void>
   setFilePriority(id: number, fileIndex: number, priority: FilePriority): Promise<void>
   setSeedRatioLimit(id: number, ratio: number | undefined): Promise<void>
   moveQueue(id: number, to: 'top' | 'up' | 'down' | 'bottom'): Promise<void>
@@ -525,6 +527,10 @@ class PersistedSession extends EventEmitter<SessionEvents> implements Session {
       this.renumberQueue()
     })
     this.schedule()
+  }
+
+  async reannounce(id: number): Promise<void> {
+    this.entry(id).run?.torrent?.reannounce()
   }
 
   async verify(id: number): Promise<void> {

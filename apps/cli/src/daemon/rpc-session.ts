@@ -70,8 +70,8 @@ export function rpcSession(init: RpcSessionInit): RpcSession {
     async verify(list) {
       for (const id of list) await session.verify(id)
     },
-    async reannounce() {
-      throw new Error('reannounce is not supported yet: torrents announce on their trackers’ interval')
+    async reannounce(list) {
+      for (const id of list) await session.reannounce(id)
     },
     async remove(list, options) {
       for (const id of list) await session.remove(id, { deleteData: options.deleteData })
