@@ -77,6 +77,11 @@ describeWithTools(['py:libtorrent', 'transmission-remote'], 'bt daemon with tran
     expect(await compareContent(fixture.contentPath, join(downloadDir(), fixture.name))).toEqual([])
     expect(await remote('-t', '1', '-i')).toContain(`  Hash: ${fixture.infoHash}`)
     expect(await remote('-t', '1', '--reannounce')).toMatch(/success/)
+    // A per-torrent limit (KB/s), kept by the session and shown back.
+    await remote('-t', '1', '-d', '200')
+    expect(await remote('-t', '1', '-i')).toMatch(/Download Limit: 200 kB\/s/)
+    await remote('-t', '1', '-D')
+    expect(await remote('-t', '1', '-i')).toMatch(/Download Limit: Unlimited/)
     // Adding it again changes nothing.
     await remote('-a', fixture.torrentPath)
     expect(await daemon!.rows()).toHaveLength(1)

@@ -188,6 +188,8 @@ export class Torrent extends EventEmitter<TorrentEvents> {
   private readonly stopController = unboundedAbortController()
   private readonly announcer: Announcer | undefined
   private readonly uploader: Uploader
+  /** This torrent's own limits (the client's come on top). */
+  private readonly ownLimits: { upload: RateLimiter; download: RateLimiter }
   /** BEP 11; never for a private torrent (BEP 27: its peers come from its trackers only). */
   private readonly pex: PeerExchange | undefined
   /** BEP 5, likewise never for a private torrent. */
@@ -228,6 +230,10 @@ export class Torrent extends EventEmitter<TorrentEvents> {
     else if (init.piecePriorities) this.picker.setPiecePriorities(init.piecePriorities)
     else this.picker.setPiecePriorities(wanted.priorities)
     this.intake = new BlockIntake(this.picker, init.meta.layout)
+    this.ownLimits = {
+      upload: new RateLimiter(init.uploadLimit ?? 0),
+      download: new RateLimiter(init.downloadLimit ?? 0),
+    }
     this.readers = new StreamReaders({
       layout: init.meta.layout,
       hasPiece: (index) => this.store.have.has(index),
@@ -280,14 +286,11 @@ export class Torrent extends EventEmitter<TorrentEvents> {
         this.dhtPeers?.ranDry()
       },
     })
-    // The client's limits are kept even while unlimited: a daemon may set them later.
-    const limits = (own: number | undefined, shared: RateLimiter | undefined) => [
-      ...(own ? [new RateLimiter(own)] : []),
-      ...(shared ? [shared] : []),
-    ]
+    // Every limit is kept even while unlimited: `setRateLimits` (or the client's) may set it later.
+    const limits = (own: RateLimiter, shared: RateLimiter | undefined) => [own, ...(shared ? [shared] : [])]
     this.flow = new FlowControl({
       store: init.store,
-      limits: limits(init.downloadLimit, init.sharedLimits?.download),
+      limits: limits(this.ownLimits.download, init.sharedLimits?.download),
       connections: () => [...this.swarm.sessions()].map((session) => session.conn),
       signal: this.stopController.signal,
     })
@@ -296,7 +299,7 @@ export class Torrent extends EventEmitter<TorrentEvents> {
       (index) => init.meta.layout.pieceLengthAt(index),
       init.meta.pieceCount,
       (bytes, now) => this.uploaded.add(bytes, now),
-      limits(init.uploadLimit, init.sharedLimits?.upload),
+      limits(this.ownLimits.upload, init.sharedLimits?.upload),
     )
     this.swarm.peers.addAll(init.peers ?? [], 'manual')
     this.webSeeding = new WebSeeding(
@@ -371,6 +374,12 @@ export class Torrent extends EventEmitter<TorrentEvents> {
   addPeers(peers: readonly PeerAddress[], source: Exclude<PeerSource, 'incoming'> = 'manual'): number {
     if (!this.started) return this.swarm.peers.addAll(peers, source)
     return this.swarm.add(peers, source)
+  }
+
+  /** Changes this torrent's own limits (bytes per second, 0: unlimited) at once. */
+  setRateLimits(limits: { upload?: number; download?: number }): void {
+    if (limits.upload !== undefined) this.ownLimits.upload.setRate(limits.upload)
+    if (limits.download !== undefined) this.ownLimits.download.setRate(limits.download)
   }
 
   /** Asks the trackers (and the DHT) for peers now, as far as their minimum intervals allow. */

@@ -82,6 +82,8 @@ export interface SessionTorrent {
   readonly downloadedEver: number
   /** Stop seeding once uploaded ≥ ratio × wanted size. Setting it saves it (as `setSeedRatioLimit`). */
   seedRatioLimit: number | undefined
+  /** Its own speed limits, bytes per second (0: unlimited); the session's come on top. */
+  readonly rateLimits: { readonly upload: number; readonly download: number }
 }
 
 export type TorrentSource = { torrent: Uint8Array } | { magnet: string }
@@ -118,6 +120,8 @@ export interface Session {
   reannounce(id: number): Promise<void>
   setFilePriority(id: number, fileIndex: number, priority: FilePriority): Promise<void>
   setSeedRatioLimit(id: number, ratio: number | undefined): Promise<void>
+  /** Sets the torrent's own speed limits (bytes per second, 0: unlimited), at once and persisted. */
+  setRateLimits(id: number, limits: { upload?: number; download?: number }): Promise<void>
   moveQueue(id: number, to: 'top' | 'up' | 'down' | 'bottom'): Promise<void>
   /** Ids removed since `since` (for Transmission's recently-active). */
   removedSince(since: Date): number[]
@@ -167,6 +171,7 @@ class Entry implements SessionTorrent {
   position: number
   priorities: FilePriority[] | undefined
   ratio: number | undefined
+  limits: { upload: number; download: number }
   uploadedBase: number
   downloadedBase: number
   savedVerifiedBytes: number
@@ -197,6 +202,7 @@ class Entry implements SessionTorrent {
     this.priorities = record.filePriorities ?? undefined
     if (meta && this.priorities?.length !== meta.files.length) this.priorities = undefined
     this.ratio = record.seedRatioLimit ?? undefined
+    this.limits = { upload: record.rateLimits?.upload ?? 0, download: record.rateLimits?.download ?? 0 }
     this.uploadedBase = record.uploadedEver
     this.downloadedBase = record.downloadedEver
     this.savedVerifiedBytes = record.verifiedBytes
@@ -260,6 +266,10 @@ class Entry implements SessionTorrent {
     return this.ratio
   }
 
+  get rateLimits(): { readonly upload: number; readonly download: number } {
+    return this.limits
+  }
+
   set seedRatioLimit(ratio: number | undefined) {
     this.session.setSeedRatioLimit(this.id, ratio).catch((error: unknown) => this.session.warn(error))
   }
@@ -292,6 +302,7 @@ class Entry implements SessionTorrent {
       queuePosition: this.position,
       filePriorities: this.priorities ?? null,
       seedRatioLimit: this.ratio ?? null,
+      rateLimits: this.limits,
       uploadedEver: this.uploadedEver,
       downloadedEver: this.downloadedEver,
       verifiedBytes: progress?.verifiedBytes ?? this.savedVerifiedBytes,
@@ -596,6 +607,23 @@ class PersistedSession extends EventEmitter<SessionEvents> implements Session {
     })
   }
 
+  async setRateLimits(id: number, limits: { upload?: number; download?: number }): Promise<void> {
+    const entry = this.entry(id)
+    for (const rate of [limits.upload, limits.download]) {
+      if (rate !== undefined && !(rate >= 0 && Number.isFinite(rate)))
+        throw new RangeError(`session: a rate limit must be a number ≥ 0, got ${rate}`)
+    }
+    await entry.enqueue(async () => {
+      entry.limits = {
+        upload: limits.upload ?? entry.limits.upload,
+        download: limits.download ?? entry.limits.download,
+      }
+      entry.run?.torrent?.setRateLimits(entry.limits)
+      this.persist(entry)
+      this.changed(entry)
+    })
+  }
+
   async moveQueue(id: number, to: 'top' | 'up' | 'down' | 'bottom'): Promise<void> {
     const entry = this.entry(id)
     const order = this.queueOrder()
@@ -739,6 +767,8 @@ class PersistedSession extends EventEmitter<SessionEvents> implements Session {
       seed: true,
       filePriorities: entry.prioritiesOf(meta),
       peers: [...peerAddresses(entry.peers), ...found],
+      uploadLimit: entry.limits.upload,
+      downloadLimit: entry.limits.download,
     })
     run.torrent = torrent
     run.phase = 'running'

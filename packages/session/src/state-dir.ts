@@ -23,6 +23,8 @@ export interface TorrentRecord {
   /** In the torrent's file order; `null`: every file normal. */
   filePriorities: FilePriority[] | null
   seedRatioLimit: number | null
+  /** This torrent's own limits, bytes per second (0: unlimited); absent in older records. */
+  rateLimits?: { upload: number; download: number }
   uploadedEver: number
   downloadedEver: number
   /** Verified wanted bytes when last saved: content that vanished after this is an error, not a fresh download. */
@@ -187,10 +189,21 @@ function validRecord(value: unknown, infoHash: string): TorrentRecord {
     queuePosition: count('queuePosition'),
     filePriorities: priorities as FilePriority[] | null,
     seedRatioLimit: ratio as number | null,
+    rateLimits: rateLimitsOf(record.rateLimits),
     uploadedEver: count('uploadedEver'),
     downloadedEver: count('downloadedEver'),
     verifiedBytes: count('verifiedBytes'),
     complete: record.complete === true,
     peers: peers as string[],
   }
+}
+
+/** A record's `rateLimits`, each a non-negative byte rate; anything else reads as unlimited. */
+function rateLimitsOf(value: unknown): { upload: number; download: number } {
+  const limits = (typeof value === 'object' && value !== null ? value : {}) as Record<string, unknown>
+  const rate = (field: string) => {
+    const n = limits[field]
+    return typeof n === 'number' && Number.isFinite(n) && n >= 0 ? n : 0
+  }
+  return { upload: rate('upload'), download: rate('download') }
 }

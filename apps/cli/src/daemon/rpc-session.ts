@@ -135,6 +135,26 @@ async function applyChanges(session: Session, id: number, changes: RpcTorrentCha
   await set(changes.priorityLow, 'low')
   await set(changes.priorityNormal, 'normal')
   await set(changes.priorityHigh, 'high')
+  // Transmission's limits are KB/s (1000 bytes) with an on/off switch; ours are bytes/s, 0 = none.
+  const limit = (kb: number | undefined, on: boolean | undefined, current: number) => {
+    const enabled = on ?? current > 0
+    const rate = kb ?? current / 1000
+    return enabled ? Math.max(1, Math.round(rate)) * 1000 : 0
+  }
+  const upOn = changes.uploadLimited
+  const downOn = changes.downloadLimited
+  if (
+    torrent &&
+    (changes.uploadLimit !== undefined ||
+      upOn !== undefined ||
+      changes.downloadLimit !== undefined ||
+      downOn !== undefined)
+  ) {
+    await session.setRateLimits(id, {
+      upload: limit(changes.uploadLimit, upOn, torrent.rateLimits.upload),
+      download: limit(changes.downloadLimit, downOn, torrent.rateLimits.download),
+    })
+  }
   if (changes.seedRatioMode !== undefined || changes.seedRatioLimit !== undefined) {
     const mode = changes.seedRatioMode ?? (torrent?.seedRatioLimit === undefined ? 0 : 1)
     await session.setSeedRatioLimit(
@@ -219,6 +239,10 @@ function toRpcTorrent(torrent: SessionTorrent): RpcTorrent {
     comment: meta?.comment ?? '',
     creator: meta?.createdBy ?? '',
     dateCreated: seconds(meta?.creationDate),
+    downloadLimit: Math.round(torrent.rateLimits.download / 1000),
+    downloadLimited: torrent.rateLimits.download > 0,
+    uploadLimit: Math.round(torrent.rateLimits.upload / 1000),
+    uploadLimited: torrent.rateLimits.upload > 0,
   }
 }
 
