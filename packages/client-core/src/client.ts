@@ -12,6 +12,7 @@ import { DuplicateTorrentError } from './errors.js'
 import { MetadataFetch, type MetadataFetchInit } from './metadata-fetch.js'
 import { generatePeerId } from './peer-id.js'
 import { RateLimiter } from './rate-limiter.js'
+import { createTicker } from './ticker.js'
 import { Torrent, type TorrentInit } from './torrent.js'
 import { createTrackerTransport, type TrackerTransport } from './tracker-transport.js'
 
@@ -42,7 +43,16 @@ export interface RemoveTorrentOptions {
 
 export type AddTorrentOptions = Omit<
   TorrentInit,
-  'meta' | 'store' | 'peerId' | 'port' | 'transport' | 'connectionBudget' | 'sharedLimits' | 'bans' | 'dht'
+  | 'meta'
+  | 'store'
+  | 'peerId'
+  | 'port'
+  | 'transport'
+  | 'connectionBudget'
+  | 'sharedLimits'
+  | 'bans'
+  | 'dht'
+  | 'ticker'
 > & {
   store: PieceStore
   /** Contact the torrent's trackers. Default true. */
@@ -51,7 +61,7 @@ export type AddTorrentOptions = Omit<
 
 export type FetchMetadataOptions = Omit<
   MetadataFetchInit,
-  'magnet' | 'peerId' | 'port' | 'transport' | 'connectionBudget' | 'bans' | 'dht'
+  'magnet' | 'peerId' | 'port' | 'transport' | 'connectionBudget' | 'bans' | 'dht' | 'ticker'
 > & {
   /** Contact the magnet's trackers. Default true. */
   announce?: boolean
@@ -71,6 +81,8 @@ export class Client {
   readonly bans: BanList
   private readonly sharedLimits: { upload: RateLimiter; download: RateLimiter }
   private dht: Dht | undefined
+  /** One timer for every torrent and fetch of the client. */
+  private readonly ticker = createTicker()
 
   constructor(init: ClientInit = {}) {
     this.peerId = init.peerId ?? generatePeerId()
@@ -160,6 +172,7 @@ export class Client {
       port: this.listenPort,
       connectionBudget: this.connectionBudget,
       bans: this.bans,
+      ticker: this.ticker,
       ...(this.dht ? { dht: this.dht } : {}),
       ...(announce ? { transport: this.transport } : {}),
     })
@@ -184,6 +197,7 @@ export class Client {
       connectionBudget: this.connectionBudget,
       bans: this.bans,
       sharedLimits: this.sharedLimits,
+      ticker: this.ticker,
       ...(this.dht ? { dht: this.dht } : {}),
       ...(announce ? { transport: this.transport } : {}),
     })

@@ -89,6 +89,7 @@ export { RateMeter, type RateMeterInit } from './rate.js'
 export { RateLimiter } from './rate-limiter.js'
 export { type SeedLimits, type SeedState, seedLimitReached } from './seed-limits.js'
 export { SmartBan, type SmartBanInit, type SmartBanVerdict } from './smart-ban.js'
+export { createTicker, TICK_MS, type Ticker } from './ticker.js'
 export {
   type FileProgress,
   Torrent,

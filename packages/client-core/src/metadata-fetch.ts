@@ -27,6 +27,7 @@ import { CLIENT_NAME } from './peer-id.js'
 import type { PeerSource } from './peer-list.js'
 import { PeerExchange } from './pex.js'
 import { type DialOptions, dialOptions, Swarm, type SwarmPeer } from './swarm.js'
+import { createTicker, type Ticker } from './ticker.js'
 import type { TrackerTransport } from './tracker-transport.js'
 import {
   decodeMetadataMessage,
@@ -48,6 +49,8 @@ export interface MetadataFetchInit extends DialOptions {
   transport?: TrackerTransport
   /** The client's DHT node: a magnet with no tracker finds its peers there. */
   dht?: Dht
+  /** The client's one timer (default: one of the fetch's own). */
+  ticker?: Ticker
   /** Peers to dial besides the magnet's `x.pe` and what trackers return. */
   peers?: readonly PeerAddress[]
   /** Connected peers at most. Default 30. */
@@ -81,7 +84,6 @@ export interface MetadataFetchEvents {
   peers: [connected: number, withMetadata: number]
 }
 
-const TICK_MS = 1000
 /** Metadata requests outstanding per peer. */
 const PIPELINE = 4
 /** Answers to requests we never made (or data that does not fit) before a peer is dropped. */
@@ -125,7 +127,8 @@ export class MetadataFetch extends EventEmitter<MetadataFetchEvents> {
   private readonly announcer: Announcer | undefined
   private readonly dhtPeers: DhtPeers | undefined
   private readonly stopController = unboundedAbortController()
-  private timer: NodeJS.Timeout | undefined
+  /** Stops this owner's ticks (a no-op until it started). */
+  private untick: () => void = () => {}
   private started = false
   private resolveDone!: (result: MetadataFetchResult) => void
   private rejectDone!: (error: Error) => void
@@ -217,7 +220,7 @@ export class MetadataFetch extends EventEmitter<MetadataFetchEvents> {
     stopOnAbort(this.init.signal, this.stopController.signal, () => this.stop())
     this.announcer?.start()
     this.dhtPeers?.start()
-    this.timer = setInterval(() => this.tick(), TICK_MS)
+    this.untick = (this.init.ticker ?? createTicker()).add(() => this.tick())
     this.swarm.dial()
   }
 
@@ -457,7 +460,7 @@ export class MetadataFetch extends EventEmitter<MetadataFetchEvents> {
   private finish(error: Error | undefined, meta?: Metainfo): void {
     if (this.stopped) return
     this.stopController.abort(error ?? new Error('metadata fetch finished'))
-    clearInterval(this.timer)
+    this.untick()
     this.dhtPeers?.stop()
     if (meta) {
       // The torrent that takes over announces `started` itself: no `stopped` in between.

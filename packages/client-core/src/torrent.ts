@@ -37,6 +37,7 @@ import { RateLimiter } from './rate-limiter.js'
 import { SmartBan, type SmartBanVerdict } from './smart-ban.js'
 import { StreamReaders } from './stream-readers.js'
 import { type DialOptions, dialOptions, Swarm, type SwarmPeer } from './swarm.js'
+import { createTicker, type Ticker } from './ticker.js'
 import type { TrackerTransport } from './tracker-transport.js'
 import { MAX_QUEUED_UPLOADS, Uploader, type UploadQueue } from './uploader.js'
 import { metadataServer } from './ut-metadata.js'
@@ -52,6 +53,8 @@ export interface TorrentInit extends DialOptions {
   transport?: TrackerTransport
   /** The client's DHT node: a peer source (never for a private torrent), and BEP 5 `port` messages. */
   dht?: Dht
+  /** The client's one timer (default: one of the torrent's own). */
+  ticker?: Ticker
   /** Peers to dial besides what trackers return. */
   peers?: readonly PeerAddress[]
   /** Connected peers at most. Default 50. */
@@ -130,7 +133,6 @@ export interface TorrentEvents {
   error: [Error]
 }
 
-const TICK_MS = 1000
 /** Rechoke every 10 s; rotate the optimistic unchoke every 30 s (BEP 3 practice). */
 const RECHOKE_TICKS = 10
 const OPTIMISTIC_TICKS = 30
@@ -194,7 +196,8 @@ export class Torrent extends EventEmitter<TorrentEvents> {
   private readonly pex: PeerExchange | undefined
   /** BEP 5, likewise never for a private torrent. */
   private readonly dhtPeers: DhtPeers | undefined
-  private timer: NodeJS.Timeout | undefined
+  /** Stops this owner's ticks (a no-op until it started). */
+  private untick: () => void = () => {}
   private started = false
   private finished = false
   private paused = false
@@ -361,7 +364,7 @@ export class Torrent extends EventEmitter<TorrentEvents> {
     this.announcer?.start()
     this.dhtPeers?.start()
     this.webSeeding.start()
-    this.timer = setInterval(() => this.tick(), TICK_MS)
+    this.untick = (this.init.ticker ?? createTicker()).add(() => this.tick())
     this.swarm.dial()
   }
 
@@ -532,7 +535,7 @@ export class Torrent extends EventEmitter<TorrentEvents> {
   async stop(): Promise<void> {
     if (this.stopController.signal.aborted) return
     this.stopController.abort(new TorrentStoppedError(this.meta.infoHash))
-    clearInterval(this.timer)
+    this.untick()
     this.dhtPeers?.stop()
     if (!this.finished) this.rejectDone(new TorrentStoppedError(this.meta.infoHash))
     this.readers.stop(new TorrentStoppedError(this.meta.infoHash))
