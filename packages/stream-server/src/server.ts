@@ -2,10 +2,10 @@
 // ranges. Request paths map to file indices only, so no path can reach anything but the source's files.
 import { createHash } from 'node:crypto'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
-import { type AddressInfo, BlockList, isIP } from 'node:net'
+import { type AddressInfo, isIP } from 'node:net'
+import { createHostCheck, type HostCheck, isLoopbackHost } from '@bt/local-http'
 import { contentTypeFor } from './content-type.js'
 import { InvalidStreamSourceError, NonLoopbackHostError, StreamReadError } from './errors.js'
-import { createHostCheck, type HostCheck } from './host-check.js'
 import { filePath, indexPage, playlist } from './pages.js'
 import { contentRange, decideRange } from './range.js'
 import type { StreamFile, StreamSource } from './source.js'
@@ -312,14 +312,5 @@ function encodeRfc8187(text: string): string {
   return encodeURIComponent(text).replace(/['()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)
 }
 
-const LOOPBACK = new BlockList()
-LOOPBACK.addSubnet('127.0.0.0', 8, 'ipv4')
-LOOPBACK.addAddress('::1', 'ipv6')
-
-/** Loopback by address (127.0.0.0/8, ::1, IPv4-mapped 127.x, bracketed or not) or the name `localhost`. */
-export function isLoopbackHost(host: string): boolean {
-  const name = host.toLowerCase().replace(/^\[(.*)\]$/, '$1')
-  if (name === 'localhost') return true
-  const family = isIP(name)
-  return family !== 0 && LOOPBACK.check(name, family === 4 ? 'ipv4' : 'ipv6')
-}
+// Re-exported: callers of this package check a host the way its server does.
+export { isLoopbackHost }

@@ -3,11 +3,11 @@
 // the session-id header (CSRF, 409), a capped body (413); then the request goes to `methods.ts`.
 import { randomBytes } from 'node:crypto'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
-import { type AddressInfo, BlockList, isIP } from 'node:net'
+import { type AddressInfo, isIP } from 'node:net'
+import { createHostCheck, isLoopbackHost } from '@bt/local-http'
 import { type AuthBackoff, type AuthGuard, createAuthGuard, type RpcCredentials } from './auth.js'
 import { RpcInsecureBindError } from './errors.js'
 import { type FetchTorrentOptions, fetchTorrentFile } from './fetch-torrent.js'
-import { createHostCheck } from './host-check.js'
 import { handleBody, type MethodContext } from './methods.js'
 import type { RpcSession } from './session.js'
 import { findWebUi, page, sendHtml, serveWebFile, type WebUi } from './web-ui.js'
@@ -283,14 +283,5 @@ function readBody(req: IncomingMessage, max: number): Promise<string | undefined
   })
 }
 
-const LOOPBACK = new BlockList()
-LOOPBACK.addSubnet('127.0.0.0', 8, 'ipv4')
-LOOPBACK.addAddress('::1', 'ipv6')
-
-/** Loopback by address (127.0.0.0/8, ::1, IPv4-mapped 127.x, bracketed or not) or the name `localhost`. */
-export function isLoopbackHost(host: string): boolean {
-  const name = host.toLowerCase().replace(/^\[(.*)\]$/, '$1')
-  if (name === 'localhost') return true
-  const family = isIP(name)
-  return family !== 0 && LOOPBACK.check(name, family === 4 ? 'ipv4' : 'ipv6')
-}
+// Re-exported: callers of this package check a host the way its server does.
+export { isLoopbackHost }

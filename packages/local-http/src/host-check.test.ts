@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest'
 import { createHostCheck, hostName } from './host-check.js'
-import { isLoopbackHost } from './server.js'
 
 describe('hostName', () => {
   it.each([
@@ -71,29 +70,5 @@ describe('createHostCheck', () => {
     expect(check.allows('192.168.1.20:8888')).toBe(true)
     expect(check.allows('[fe80::1]:8888')).toBe(true)
     expect(check.allows('evil.example:8888')).toBe(false)
-  })
-})
-
-describe('isLoopbackHost', () => {
-  it.each([
-    ['127.0.0.1'],
-    ['127.1.2.3'],
-    ['::1'],
-    ['[::1]'],
-    ['0:0:0:0:0:0:0:1'],
-    ['::ffff:127.0.0.1'],
-    ['localhost'],
-  ])('%s is loopback', (host) => {
-    expect(isLoopbackHost(host)).toBe(true)
-  })
-  it.each([
-    ['0.0.0.0'],
-    ['::'],
-    ['192.168.1.1'],
-    ['::ffff:10.0.0.1'],
-    ['example.com'],
-    ['localhost.example'],
-  ])('%s is not', (host) => {
-    expect(isLoopbackHost(host)).toBe(false)
   })
 })
