@@ -11,12 +11,11 @@ import {
   type LibtorrentSeeder,
   type LoopbackTracker,
   startBittorrentTracker,
-  startLibtorrentSeeder,
 } from '@bt/test-helpers'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import { type RemoteRow, type RunningDaemon, startDaemon } from './daemon-harness.js'
 import { stopBt } from './leechers.js'
-import { makeFixture, removeFixture, sleep, type TorrentFixture, throttled, waitForSeeders } from './swarm.js'
+import { removeFixture, seededFixture, sleep, type TorrentFixture } from './swarm.js'
 
 /** A `-l` row with Done as a number. */
 type Row = Omit<RemoteRow, 'done'> & { done: number }
@@ -44,23 +43,16 @@ describeWithTools(
       root = await mkdtemp(join(tmpdir(), 'bt-daemon-crash-'))
       tracker = await startBittorrentTracker()
       for (const [index, host] of SEEDER_HOSTS.entries()) {
-        const fixture = await makeFixture({
+        const { fixture, seeder } = await seededFixture(tracker.httpUrl, {
           name: `crash-${index + 1}.bin`,
           length: 3 * 1024 * 1024 + 1000 * index + 17,
           pieceLength: 32 * 1024,
-          announce: [tracker.httpUrl],
+          host,
+          uploadRate: RATE,
         })
         fixtures.push(fixture)
-        seeders.push(
-          await startLibtorrentSeeder({
-            torrentPath: fixture.torrentPath,
-            savePath: fixture.seedDir,
-            host,
-            settings: throttled(RATE),
-          }),
-        )
+        seeders.push(seeder)
       }
-      for (const fixture of fixtures) await waitForSeeders(tracker.httpUrl, fixture.infoHash, 1)
     }, 60_000)
 
     afterAll(async () => {

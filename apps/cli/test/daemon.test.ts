@@ -9,12 +9,11 @@ import {
   type LibtorrentSeeder,
   type LoopbackTracker,
   startBittorrentTracker,
-  startLibtorrentSeeder,
 } from '@bt/test-helpers'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import { type RemoteRow, type RunningDaemon, startDaemon } from './daemon-harness.js'
 import { stopBt } from './leechers.js'
-import { makeFixture, removeFixture, sleep, type TorrentFixture, waitForSeeders } from './swarm.js'
+import { removeFixture, seededFixture, sleep, type TorrentFixture } from './swarm.js'
 
 describeWithTools(['py:libtorrent', 'transmission-remote'], 'bt daemon with transmission-remote', () => {
   let tracker: LoopbackTracker
@@ -28,30 +27,18 @@ describeWithTools(['py:libtorrent', 'transmission-remote'], 'bt daemon with tran
 
   beforeAll(async () => {
     tracker = await startBittorrentTracker()
-    fixture = await makeFixture({
+    ;({ fixture, seeder } = await seededFixture(tracker.httpUrl, {
       name: 'daemon.bin',
       length: 3 * 1024 * 1024 + 99,
       pieceLength: 64 * 1024,
-      announce: [tracker.httpUrl],
-    })
-    seeder = await startLibtorrentSeeder({
-      torrentPath: fixture.torrentPath,
-      savePath: fixture.seedDir,
       host: '127.0.0.2',
-    })
-    other = await makeFixture({
+    }))
+    ;({ fixture: other, seeder: otherSeeder } = await seededFixture(tracker.httpUrl, {
       name: 'by-magnet.bin',
       length: 1024 * 1024 + 7,
       pieceLength: 32 * 1024,
-      announce: [tracker.httpUrl],
-    })
-    otherSeeder = await startLibtorrentSeeder({
-      torrentPath: other.torrentPath,
-      savePath: other.seedDir,
       host: '127.0.0.3',
-    })
-    await waitForSeeders(tracker.httpUrl, fixture.infoHash, 1)
-    await waitForSeeders(tracker.httpUrl, other.infoHash, 1)
+    }))
   }, 60_000)
 
   afterAll(async () => {

@@ -252,6 +252,30 @@ export async function bt(
   return { ...result, events: parseEvents(result.stdout), ms: Date.now() - started }
 }
 
+/**
+ * A single-file fixture announced to `trackerUrl` and seeded by libtorrent on `host` (at most
+ * `uploadRate` bytes/s when given); resolves once the tracker lists the seeder.
+ */
+export async function seededFixture(
+  trackerUrl: string,
+  init: { name: string; length: number; pieceLength: number; host: string; uploadRate?: number },
+): Promise<{ fixture: TorrentFixture; seeder: LibtorrentSeeder }> {
+  const fixture = await makeFixture({
+    name: init.name,
+    length: init.length,
+    pieceLength: init.pieceLength,
+    announce: [trackerUrl],
+  })
+  const seeder = await startLibtorrentSeeder({
+    torrentPath: fixture.torrentPath,
+    savePath: fixture.seedDir,
+    host: init.host,
+    ...(init.uploadRate !== undefined ? { settings: throttled(init.uploadRate) } : {}),
+  })
+  await waitForSeeders(trackerUrl, fixture.infoHash, 1)
+  return { fixture, seeder }
+}
+
 /** The honest half of a swarm that liars join: a tracker and a slowed libtorrent seeder of a fresh fixture. */
 export interface HonestSwarm {
   tracker: LoopbackTracker
@@ -273,19 +297,13 @@ export async function startHonestSwarm(init: {
   uploadRate: number
 }): Promise<HonestSwarm> {
   const tracker = await startBittorrentTracker()
-  const fixture = await makeFixture({
+  const { fixture, seeder } = await seededFixture(tracker.httpUrl, {
     name: init.name,
     length: init.length,
     pieceLength: init.pieceLength,
-    announce: [tracker.httpUrl],
-  })
-  const seeder = await startLibtorrentSeeder({
-    torrentPath: fixture.torrentPath,
-    savePath: fixture.seedDir,
     host: init.seederHost,
-    settings: throttled(init.uploadRate),
+    uploadRate: init.uploadRate,
   })
-  await waitForSeeders(tracker.httpUrl, fixture.infoHash, 1)
   return {
     tracker,
     fixture,

@@ -12,13 +12,12 @@ import {
   type LibtorrentSeeder,
   type LoopbackTracker,
   startBittorrentTracker,
-  startLibtorrentSeeder,
 } from '@bt/test-helpers'
 import puppeteer, { type Browser, type Page } from 'puppeteer-core'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import { type RunningDaemon, startDaemon } from './daemon-harness.js'
 import { stopBt } from './leechers.js'
-import { makeFixture, removeFixture, sleep, type TorrentFixture, waitForSeeders } from './swarm.js'
+import { removeFixture, seededFixture, sleep, type TorrentFixture } from './swarm.js'
 
 const outputDir = join(dirname(fileURLToPath(import.meta.url)), 'output')
 const screenshotPath = join(outputDir, 'web-ui.png')
@@ -62,30 +61,18 @@ describeWithTools(
 
     beforeAll(async () => {
       tracker = await startBittorrentTracker()
-      fixture = await makeFixture({
+      ;({ fixture, seeder } = await seededFixture(tracker.httpUrl, {
         name: 'web-ui.bin',
         length: 2 * 1024 * 1024 + 17,
         pieceLength: 64 * 1024,
-        announce: [tracker.httpUrl],
-      })
-      seeder = await startLibtorrentSeeder({
-        torrentPath: fixture.torrentPath,
-        savePath: fixture.seedDir,
         host: '127.0.0.2',
-      })
-      uploaded = await makeFixture({
+      }))
+      ;({ fixture: uploaded, seeder: uploadedSeeder } = await seededFixture(tracker.httpUrl, {
         name: 'uploaded-through-page.bin',
         length: 1024 * 1024 + 5,
         pieceLength: 32 * 1024,
-        announce: [tracker.httpUrl],
-      })
-      uploadedSeeder = await startLibtorrentSeeder({
-        torrentPath: uploaded.torrentPath,
-        savePath: uploaded.seedDir,
         host: '127.0.0.3',
-      })
-      await waitForSeeders(tracker.httpUrl, fixture.infoHash, 1)
-      await waitForSeeders(tracker.httpUrl, uploaded.infoHash, 1)
+      }))
 
       daemon = await startDaemon({
         stateDir: join(fixture.root, 'state'),
