@@ -100,7 +100,13 @@ export async function openSwarmClient(init: {
         ...(options.dhtBootstrap ? { bootstrap: options.dhtBootstrap } : {}),
       })
       try {
-        await bound(node)
+        // Bound, not bootstrapped: a download does not wait seconds for the DHT before it dials others.
+        await node.listen()
+        void node.start().catch((error: unknown) => {
+          // Closing during the bootstrap ends it: that is no failure to report.
+          if (closing !== undefined) return
+          io.stderr(`bt: DHT: ${displayText(error instanceof Error ? error.message : String(error))}\n`)
+        })
         dht = node
         client.useDht(node)
       } catch (error) {
@@ -114,28 +120,4 @@ export async function openSwarmClient(init: {
     await close()
     throw error
   }
-}
-
-/**
- * Resolves once the node's socket is bound (a bind error rejects): its bootstrap goes on meanwhile,
- * so a download does not wait seconds for the DHT before it dials its other peers.
- */
-async function bound(node: Dht): Promise<void> {
-  let failed: unknown
-  let done = false
-  const starting = node.start().then(
-    () => {
-      done = true
-    },
-    (error: unknown) => {
-      failed = error
-      done = true
-    },
-  )
-  for (let waited = 0; !done && node.address() === undefined && waited < 5000; waited += 5) {
-    await new Promise((resolve) => setTimeout(resolve, 5))
-  }
-  if (failed !== undefined) throw failed
-  if (node.address() === undefined) await starting
-  if (failed !== undefined) throw failed
 }

@@ -49,4 +49,21 @@ describe('createDht', () => {
     await expect(second.start()).rejects.toMatchObject({ name: 'DhtBindError' })
     await Promise.all([first.close(), second.close()])
   })
+
+  it('listen binds without the bootstrap; start then bootstraps on the same sockets', async () => {
+    // A router that never answers: the bootstrap would wait, listen must not.
+    const node = createDht({ host: '127.0.0.1', port: 0, bootstrap: ['127.0.0.1:9'], queryTimeoutMs: 300 })
+    await node.listen()
+    const bound = node.address()
+    expect(bound?.port).toBeGreaterThan(0)
+    await node.listen()
+    await node.start()
+    expect(node.address()).toEqual(bound)
+    await node.close()
+    const taken = createDht({ host: '127.0.0.1', port: bound!.port })
+    const holder = createDht({ host: '127.0.0.1', port: bound!.port })
+    await holder.listen()
+    await expect(taken.listen()).rejects.toMatchObject({ name: 'DhtBindError' })
+    await Promise.all([holder.close(), taken.close()])
+  })
 })

@@ -159,6 +159,11 @@ export interface Dht {
   readonly externalIp: string | undefined
   /** Binds the socket(s), then bootstraps; resolves after `ready`. */
   start(options?: { signal?: AbortSignal }): Promise<void>
+  /**
+   * Binds the socket(s) only; resolves once bound (a bind error rejects). For a caller that starts
+   * the node, must know it listens, and will not wait for the bootstrap.
+   */
+  listen(options?: { signal?: AbortSignal }): Promise<void>
   /** The bound IPv4 (or, with `family: 6`, IPv6) address. */
   address(family?: 4 | 6): PeerAddress | undefined
   /** An iterative `get_peers` lookup: the peers found for `infoHash` (20 bytes). */
@@ -243,6 +248,7 @@ class DhtNode extends EventEmitter<DhtEvents> implements Dht {
   private lastRefreshCheck = 0
   private closed = false
   private started: Promise<void> | undefined
+  private listening: Promise<void> | undefined
   private external: string | undefined
 
   constructor(init: DhtInit) {
@@ -273,7 +279,17 @@ class DhtNode extends EventEmitter<DhtEvents> implements Dht {
     return this.started
   }
 
+  listen(options: { signal?: AbortSignal } = {}): Promise<void> {
+    this.listening ??= this.bindAll(options.signal)
+    return this.listening
+  }
+
   private async run(signal: AbortSignal | undefined): Promise<void> {
+    await this.listen({ ...(signal ? { signal } : {}) })
+    await this.bootstrap(signal)
+  }
+
+  private async bindAll(signal: AbortSignal | undefined): Promise<void> {
     signal?.throwIfAborted()
     if (this.closed) throw new DhtClosedError()
     const port = this.init.port ?? 6881
@@ -283,7 +299,6 @@ class DhtNode extends EventEmitter<DhtEvents> implements Dht {
     }
     this.maintenance = setInterval(() => this.maintain(), MAINTENANCE_MS)
     this.maintenance.unref()
-    await this.bootstrap(signal)
   }
 
   private async bind(family: 4 | 6, host: string, port: number): Promise<void> {
