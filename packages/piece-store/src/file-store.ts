@@ -165,9 +165,26 @@ class DiskStore extends StoreBase implements FileStore {
     } else if (this.check === 'always' || (this.check === 'auto' && (await this.files.contentExists()))) {
       pieces = Array.from({ length: this.meta.pieceCount }, (_, index) => index)
     }
-    if (pieces.length === 0 || this.check === 'none') return
-    const valid = await this.checkPieceList(pieces, options.signal, options.onProgress, this.workers)
-    for (const index of valid.indices()) this.setComplete(index, true)
+    if (pieces.length > 0 && this.check !== 'none') {
+      const valid = await this.checkPieceList(pieces, options.signal, options.onProgress, this.workers)
+      for (const index of valid.indices()) this.setComplete(index, true)
+    }
+    await this.createEmptyFilesOfCompletePieces()
+  }
+
+  /**
+   * A piece found complete on open (resume data or a hash check after a crash) never went through
+   * storePiece, so the zero-length files at its offset may not exist yet.
+   */
+  private async createEmptyFilesOfCompletePieces(): Promise<void> {
+    const creations: Promise<void>[] = []
+    for (const [index, fileIndices] of this.emptyFilesAt) {
+      if (!this.have.has(index)) continue
+      for (const fileIndex of fileIndices) {
+        if (this.isFileWanted(fileIndex)) creations.push(this.createEmptyFile(index, fileIndex))
+      }
+    }
+    await settleAll(creations)
   }
 
   /** Closes without persisting: an open that failed must not overwrite good resume data. */

@@ -55,6 +55,20 @@ describe('file store: files on disk', () => {
     expect((await stat(join(directory, 'multi', 'empty.txt'))).size).toBe(0)
   })
 
+  it('creates the empty file on reopen when its piece was found complete by a check, not written', async () => {
+    // kill -9 after the data but before any resume data: the next open hashes the piece and must not leave
+    // the zero-length file out.
+    const torrent = multiFileTorrent()
+    const directory = await tempDir()
+    const first = await open(torrent, { directory, resumeFile: null })
+    await writeAll(first, torrent)
+    await first.close()
+    await unlink(join(directory, 'multi', 'empty.txt'))
+    const second = await open(torrent, { directory, resumeFile: null })
+    expect(second.have.complete).toBe(true)
+    expect((await stat(join(directory, 'multi', 'empty.txt'))).size).toBe(0)
+  })
+
   it('creates only the files the written pieces touch', async () => {
     const torrent = multiFileTorrent()
     const directory = await tempDir()
