@@ -1,0 +1,76 @@
+// Our initiator against our receiver over real TCP: both methods, payload both ways, the initial
+// payload and bytes sent right behind the handshake delivered in order.
+import { randomBytes } from 'node:crypto'
+import type { Socket } from 'node:net'
+import { afterEach, describe, expect, it } from 'vitest'
+import { readBytes, socketPair } from '../test/socket-pair.js'
+import { accept } from './accept.js'
+import { initiate } from './initiate.js'
+import { req2Hash } from './mse-hashes.js'
+
+const open: Socket[] = []
+afterEach(() => {
+  for (const socket of open.splice(0)) socket.destroy()
+})
+
+async function pair() {
+  const { left, right } = await socketPair()
+  open.push(left, right)
+  return { left, right }
+}
+
+function lookup(...infoHashes: Uint8Array[]) {
+  const byReq2 = new Map(infoHashes.map((h) => [Buffer.from(req2Hash(h)).toString('hex'), h]))
+  return (req2: Uint8Array) => byReq2.get(Buffer.from(req2).toString('hex'))
+}
+
+describe('initiate ↔ accept', () => {
+  for (const method of ['rc4', 'plaintext'] as const) {
+    it(`agrees on ${method}, carries the initial payload and data both ways`, async () => {
+      const { left, right } = await pair()
+      const infoHash = randomBytes(20)
+      const other = randomBytes(20)
+      const payload = randomBytes(68)
+      const [a, b] = await Promise.all([
+        initiate(left, { infoHash, methods: [method], initialPayload: payload }),
+        accept(right, { findInfoHash: lookup(other, infoHash) }),
+      ])
+      expect(a.method).toBe(method)
+      expect(b).toMatchObject({ protocol: 'mse', method })
+      if (b.protocol !== 'mse') throw new Error('unreachable')
+      expect(Buffer.from(b.infoHash)).toEqual(infoHash)
+      expect(await readBytes(b.stream, 68)).toEqual(payload)
+      const big = randomBytes(3 * 1024 * 1024 + 7)
+      const reply = randomBytes(100_000)
+      a.stream.write(big)
+      b.stream.write(reply)
+      const [gotBig, gotReply] = await Promise.all([
+        readBytes(b.stream, big.length),
+        readBytes(a.stream, reply.length),
+      ])
+      expect(gotBig.equals(big)).toBe(true)
+      expect(gotReply.equals(reply)).toBe(true)
+    })
+  }
+
+  it('selects RC4 when both are offered and the receiver prefers it', async () => {
+    const { left, right } = await pair()
+    const infoHash = randomBytes(20)
+    const [a, b] = await Promise.all([
+      initiate(left, { infoHash, methods: ['plaintext', 'rc4'] }),
+      accept(right, { findInfoHash: lookup(infoHash), methods: ['rc4', 'plaintext'] }),
+    ])
+    expect(a.method).toBe('rc4')
+    expect(b).toMatchObject({ method: 'rc4' })
+  })
+
+  it('hands a plaintext BitTorrent handshake back untouched', async () => {
+    const { left, right } = await pair()
+    const handshake = Buffer.concat([Buffer.from('\x13BitTorrent protocol', 'latin1'), randomBytes(48)])
+    left.write(handshake)
+    const accepted = await accept(right, { findInfoHash: () => undefined })
+    expect(accepted.protocol).toBe('bittorrent')
+    expect(accepted.stream).toBe(right)
+    expect(await readBytes(accepted.stream, 68)).toEqual(handshake)
+  })
+})

@@ -1,0 +1,36 @@
+// The SHA-1 values of the MSE handshake: the receiver's sync marker, the obfuscated info hash, and the two
+// RC4 keys (keyA encrypts what the initiator sends, keyB what the receiver sends).
+import { createHash } from 'node:crypto'
+
+function sha1(...parts: (string | Uint8Array)[]): Uint8Array {
+  const hash = createHash('sha1')
+  for (const part of parts) hash.update(part)
+  return new Uint8Array(hash.digest())
+}
+
+/** `HASH('req1', S)`: where the initiator's encrypted part begins. */
+export function req1Hash(secret: Uint8Array): Uint8Array {
+  return sha1('req1', secret)
+}
+
+/**
+ * `HASH('req2', SKEY)`, SKEY being a torrent's 20-byte info hash: what the receiver recovers from the
+ * initiator's `HASH('req2', SKEY) xor HASH('req3', S)` and looks up among its torrents.
+ */
+export function req2Hash(infoHash: Uint8Array): Uint8Array {
+  return sha1('req2', infoHash)
+}
+
+export function req3Hash(secret: Uint8Array): Uint8Array {
+  return sha1('req3', secret)
+}
+
+export function rc4Key(side: 'keyA' | 'keyB', secret: Uint8Array, infoHash: Uint8Array): Uint8Array {
+  return sha1(side, secret, infoHash)
+}
+
+export function xor(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.length)
+  for (let i = 0; i < a.length; i++) out[i] = a[i]! ^ b[i]!
+  return out
+}
