@@ -1,7 +1,8 @@
 // One peer connection: the handshake, the extended handshake, both sides' choke/interest state, the
 // peer's pieces, keep-alives and the idle timeout, backpressure both ways, and one typed close.
 import { EventEmitter } from 'node:events'
-import { connect as netConnect, type Socket } from 'node:net'
+import { connect as netConnect, Socket } from 'node:net'
+import type { Duplex } from 'node:stream'
 import { Bitfield, BitfieldError } from '@bt/bitfield'
 import { canonicalIp, ipToBytes } from '@bt/peer-address'
 import { MessageDecoder } from './decoder.js'
@@ -72,6 +73,16 @@ export interface PeerConnectionOptions {
   maxBlockLength?: number
   /** Largest accepted extended message payload. Default 1 MiB. */
   maxExtendedLength?: number
+}
+
+export interface OpenPeerOptions extends PeerConnectionOptions {
+  /** Our handshake went out already (e.g. as MSE's initial payload): do not send it again. */
+  handshakeSent?: boolean
+}
+
+export interface AcceptPeerOptions extends PeerConnectionOptions {
+  /** Who the peer is; required unless the stream is a `net.Socket`, which knows. */
+  remoteAddress?: PeerAddressLike
 }
 
 export interface AcceptInit {
@@ -148,29 +159,60 @@ export async function connectPeer(
     noDelay: true,
     ...(options.localAddress !== undefined ? { localAddress: options.localAddress } : {}),
   })
-  return new PeerConnection(socket, { host: address.host, port: address.port }, init, undefined, options)
-    .opened
+  const remote = { host: address.host, port: address.port }
+  return new PeerConnection(socket, remote, init, undefined, options, 'dial').opened
 }
 
 /**
- * Takes over an incoming `socket`: reads the peer's handshake, asks `accept.findTorrent` for its info
- * hash, answers, and resolves with the open connection. Fails (and destroys the socket) on an unknown
- * torrent, a bad handshake, a timeout or an abort.
+ * Speaks BitTorrent as the dialling side over an established `stream` (an MSE stream, a uTP stream…) to
+ * `remoteAddress`: sends our handshake (unless `handshakeSent`), reads the peer's, and resolves with the
+ * open connection. The connection owns the stream from now on: it is destroyed when the connection closes.
+ */
+export async function openPeer(
+  stream: Duplex,
+  remoteAddress: PeerAddressLike,
+  init: PeerConnectionInit,
+  options: OpenPeerOptions = {},
+): Promise<PeerConnection> {
+  if (options.signal?.aborted) {
+    stream.destroy()
+    throw options.signal.reason
+  }
+  checkInit(init)
+  const remote = { host: remoteAddress.host, port: remoteAddress.port }
+  const mode = options.handshakeSent === true ? 'opened' : 'open'
+  return new PeerConnection(stream, remote, init, undefined, options, mode).opened
+}
+
+/**
+ * Takes over an incoming `socket` (or any Duplex, given `options.remoteAddress`): reads the peer's
+ * handshake, asks `accept.findTorrent` for its info hash, answers, and resolves with the open connection.
+ * Fails (and destroys the stream) on an unknown torrent, a bad handshake, a timeout or an abort.
  */
 export function acceptPeer(
-  socket: Socket,
+  socket: Duplex,
   accept: AcceptInit,
-  options: PeerConnectionOptions = {},
+  options: AcceptPeerOptions = {},
 ): Promise<PeerConnection> {
   if (options.signal?.aborted) {
     socket.destroy()
     return Promise.reject(options.signal.reason)
   }
-  socket.setNoDelay(true)
-  // A dual-stack listener sees IPv4 peers as `::ffff:a.b.c.d`: name them as they dial and are banned.
-  const host = socket.remoteAddress ?? ''
-  const address = { host: canonicalIp(host) ?? host, port: socket.remotePort ?? 0 }
-  return new PeerConnection(socket, address, undefined, accept, options).opened
+  let address = options.remoteAddress
+  if (socket instanceof Socket) {
+    socket.setNoDelay(true)
+    // A dual-stack listener sees IPv4 peers as `::ffff:a.b.c.d`: name them as they dial and are banned.
+    const host = socket.remoteAddress ?? ''
+    address ??= { host, port: socket.remotePort ?? 0 }
+  }
+  if (address === undefined) {
+    socket.destroy()
+    return Promise.reject(
+      new TypeError('peer-wire: acceptPeer needs options.remoteAddress for a non-socket stream'),
+    )
+  }
+  const remote = { host: canonicalIp(address.host) ?? address.host, port: address.port }
+  return new PeerConnection(socket, remote, undefined, accept, options, 'accept').opened
 }
 
 /** An open peer connection; made by `connectPeer` or `acceptPeer`. */
@@ -181,7 +223,8 @@ export class PeerConnection extends EventEmitter<PeerConnectionEvents> {
   /** @internal resolves once the handshakes are done. */
   readonly opened: Promise<PeerConnection>
 
-  private readonly socket: Socket
+  /** The byte stream: a TCP socket, or an MSE (later uTP) stream over one. */
+  private readonly socket: Duplex
   private readonly decoder: MessageDecoder
   private readonly options: PeerConnectionOptions
   private init: PeerConnectionInit | undefined
@@ -219,13 +262,17 @@ export class PeerConnection extends EventEmitter<PeerConnectionEvents> {
   private sawBitfield = false
   private reason: Error | undefined
 
-  /** @internal use `connectPeer` or `acceptPeer`. */
+  /**
+   * @internal use `connectPeer`, `openPeer` or `acceptPeer`. `mode`: `dial` waits for the TCP connect,
+   * `open` sends our handshake at once, `opened` finds it sent already, `accept` answers the peer's.
+   */
   constructor(
-    socket: Socket,
+    socket: Duplex,
     remoteAddress: PeerAddressLike,
     init: PeerConnectionInit | undefined,
     accept: AcceptInit | undefined,
     options: PeerConnectionOptions,
+    mode: 'dial' | 'open' | 'opened' | 'accept',
   ) {
     super()
     this.socket = socket
@@ -252,14 +299,17 @@ export class PeerConnection extends EventEmitter<PeerConnectionEvents> {
     socket.on('close', this.onEnd)
     socket.on('drain', this.onDrain)
     options.signal?.addEventListener('abort', this.onAbort, { once: true })
+    // A stream handed over by a handshake layer may have been read in paused mode: start it flowing.
+    socket.resume()
 
-    if (this.direction === 'outgoing') {
+    if (mode === 'dial') {
       this.phase = 'connecting'
       const timeout = nonNegative('connectTimeoutMs', options.connectTimeoutMs, DEFAULT_CONNECT_TIMEOUT)
       this.openTimer = setTimeout(() => this.close(new PeerTimeoutError('connect', timeout)), timeout)
       socket.once('connect', this.onConnect)
     } else {
       this.startHandshake()
+      if (mode === 'open') this.writeRaw(encodeHandshake(this.ourHandshake(this.init!)))
     }
   }
 
@@ -617,7 +667,9 @@ export class PeerConnection extends EventEmitter<PeerConnectionEvents> {
   }
 
   private readHandshake(): void {
-    if (this.lookingUp) return
+    // A stream may deliver the peer's answer synchronously inside our own write (an in-memory or
+    // user-space stream does): by the time the caller gets here the handshake may be read already.
+    if (this.lookingUp || this.phase !== 'handshake') return
     try {
       if (this.init === undefined) {
         this.lookUpTorrent()
@@ -699,7 +751,8 @@ export class PeerConnection extends EventEmitter<PeerConnectionEvents> {
     this.lastReceived = Date.now()
     if (this.extended) {
       const ids = init.extensions?.ids ?? new Map<string, number>()
-      const remote = this.socket.remoteAddress
+      // The IP the socket reports, not a host name we may have dialled; a non-socket stream has the address it was given.
+      const remote = this.socket instanceof Socket ? this.socket.remoteAddress : this.remoteAddress.host
       const yourip = remote === undefined ? undefined : ipToBytes(remote)
       const payload = encodeExtendedHandshake(ids, init.extendedHandshake, yourip)
       this.send({ type: 'extended', id: 0, payload })

@@ -1,9 +1,12 @@
 export {
   type AcceptInit,
+  type AcceptPeerOptions,
   acceptPeer,
   connectPeer,
   type ExtendedHandshakeMessage,
   type NamedExtendedMessage,
+  type OpenPeerOptions,
+  openPeer,
   type PeerAddressLike,
   type PeerConnection,
   type PeerConnectionEvents,
