@@ -330,7 +330,12 @@ class UtpSocketImpl extends EventEmitter<UtpSocketEvents> implements UtpSocket, 
 
   send(datagram: Uint8Array, port: number, address: string, callback?: (error: Error | null) => void): void {
     if (this.closed && this.owned) return
-    this.udp.send(datagram, 0, datagram.length, port, address, callback)
+    try {
+      this.udp.send(datagram, 0, datagram.length, port, address, callback)
+    } catch (error) {
+      // A shared socket its owner already closed: the datagram is lost, as UDP may lose it anyway.
+      callback?.(error as Error)
+    }
   }
 
   /** ConnectionHost: sends part of a datagram (a recycled packet buffer). */
@@ -339,7 +344,11 @@ class UtpSocketImpl extends EventEmitter<UtpSocketEvents> implements UtpSocket, 
       onSent?.()
       return
     }
-    this.udp.send(datagram, 0, length, port, address, onSent)
+    try {
+      this.udp.send(datagram, 0, length, port, address, onSent)
+    } catch {
+      onSent?.()
+    }
   }
 
   deferAck(connection: Connection): void {
