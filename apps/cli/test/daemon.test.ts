@@ -103,6 +103,36 @@ describeWithTools(['py:libtorrent', 'transmission-remote'], 'bt daemon with tran
     expect(await remote('-st')).toMatch(/Downloaded:/)
   }, 30_000)
 
+  it('moves a torrent’s data (--move) and back, and keeps seed, peer and session limits across a restart', async () => {
+    const moved = join(fixture.root, 'moved')
+    await remote('-t', '1', '--move', moved)
+    expect(await compareContent(fixture.contentPath, join(moved, fixture.name))).toEqual([])
+    expect(await stat(join(downloadDir(), fixture.name)).catch(() => undefined)).toBeUndefined()
+    expect(await remote('-t', '1', '-i')).toContain(`Location: ${moved}`)
+    // Transmission shows a seed without peers as Idle.
+    const seeds = (r: RemoteRow) => r.id === 1 && r.done === '100%' && ['Seeding', 'Idle'].includes(r.status)
+    await waitForRow(seeds, 'it seeds from there')
+    await remote('-t', '1', '--move', downloadDir())
+    expect(await compareContent(fixture.contentPath, join(downloadDir(), fixture.name))).toEqual([])
+
+    await remote('-t', '1', '-sr', '0.5')
+    await remote('-t', '2', '-pr', '7')
+    await remote('-d', '300', '-X')
+    await remote('-as')
+    const stopped = await stopBt(daemon!.process)
+    expect(stopped.code, daemon!.process.output().stderr).toBe(0)
+    await restart()
+    const details = await remote('-t', '1', '-i')
+    expect(details).toMatch(/Ratio Limit: 0\.5/)
+    expect(await remote('-t', '2', '-i')).toMatch(/Peer limit: 7/)
+    const session = await remote('-si')
+    // Turtle mode on: its limit is in force, the normal one kept for later.
+    expect(session).toMatch(/Download speed limit: 50 kB\/s \(Enabled limit: 300 kB\/s; Enabled turtle limit/)
+    expect(session).toMatch(/Peer exchange allowed: No/)
+    await remote('-t', '1', '-srd', '-AS')
+    expect(await remote('-t', '1', '-i')).toMatch(/Ratio Limit: Default/)
+  }, 60_000)
+
   it('removes a torrent with its data', async () => {
     await remote('-t', '2', '-r')
     await remote('-t', '1', '--remove-and-delete')

@@ -92,6 +92,8 @@ export interface TorrentInit extends DialOptions {
   minAnnounceIntervalMs?: number
   /** Time between two PEX messages to one peer (tests shrink it). Default 60 s (BEP 11). */
   pexIntervalMs?: number
+  /** Peer exchange (BEP 11) with peers that speak it; never for a private torrent. Default true. */
+  pex?: boolean
 }
 
 export interface TorrentProgress {
@@ -249,12 +251,13 @@ export class Torrent extends EventEmitter<TorrentEvents> {
       urgentChanged: (pieces, seeked) => this.urgentChanged(pieces, seeked),
     })
     const infoBytes = init.meta.infoBytes
-    this.pex = init.meta.private
-      ? undefined
-      : new PeerExchange({
-          onPeers: (peers) => this.addPeers(peers, 'pex'),
-          ...(init.pexIntervalMs !== undefined ? { intervalMs: init.pexIntervalMs } : {}),
-        })
+    this.pex =
+      init.meta.private || init.pex === false
+        ? undefined
+        : new PeerExchange({
+            onPeers: (peers) => this.addPeers(peers, 'pex'),
+            ...(init.pexIntervalMs !== undefined ? { intervalMs: init.pexIntervalMs } : {}),
+          })
     this.peerInit = {
       peerId: init.peerId,
       pieceCount: init.meta.pieceCount,

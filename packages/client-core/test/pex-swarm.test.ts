@@ -57,3 +57,40 @@ it('a leecher that knows only a hub finds the seeders through PEX and downloads 
   const uploaded = seeders.map((seeder) => seeder.progress().uploadedBytes)
   expect(uploaded[0]! + uploaded[1]!).toBeGreaterThanOrEqual(content.length)
 }, 30_000)
+
+it('with pex: false a torrent neither offers ut_pex nor learns peers from a hub that has them', async () => {
+  const meta = parseTorrent(
+    (
+      await createTorrent(
+        { path: ['nopex.bin'], length: content.length, source: content },
+        { pieceLength: 16 * 1024 },
+      )
+    ).torrent,
+  )
+  const seeder = await listening()
+  // Without PEX itself, so the hub's PEX cannot bring the seeder to dial the leecher either.
+  seeder.add(meta, { store: await filledMemoryStore(meta, content), seed: true, announce: false, pex: false })
+  const hub = await listening()
+  const hubTorrent = hub.add(meta, {
+    store: createMemoryStore(meta),
+    announce: false,
+    downloadLimit: 1,
+    peers: [local(seeder)],
+    pexIntervalMs: 50,
+  })
+  const leecher = await listening()
+  const torrent = leecher.add(meta, {
+    store: createMemoryStore(meta),
+    announce: false,
+    peers: [local(hub)],
+    pex: false,
+  })
+  const deadline = Date.now() + 10_000
+  while (hubTorrent.progress().peers < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20))
+  expect(hubTorrent.progress().peers).toBe(2)
+  // Long enough for the hub's ticks to send PEX, had it been offered (without `pex: false` the seeder
+  // is learnt within about a second).
+  const wait = Date.now() + 3000
+  while (torrent.progress().knownPeers < 2 && Date.now() < wait) await new Promise((r) => setTimeout(r, 50))
+  expect(torrent.progress().knownPeers).toBe(1)
+}, 30_000)

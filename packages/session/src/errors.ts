@@ -21,7 +21,11 @@ export class SessionClosedError extends Error {
   }
 }
 
-export type StateDirErrorReason = 'unreadable-record' | 'unreadable-torrent' | 'unreadable-session'
+export type StateDirErrorReason =
+  | 'unreadable-record'
+  | 'unreadable-torrent'
+  | 'unreadable-session'
+  | 'unreadable-settings'
 
 /**
  * A file of the state dir cannot be read back (not JSON, not a torrent, wrong info hash). Reported
@@ -48,6 +52,17 @@ export class DataMissingError extends Error {
   constructor(infoHash: string, path: string) {
     super(`No data found at ${path}: its files went missing (restore them, or verify to download again)`)
     this.infoHash = infoHash
+    this.path = path
+  }
+}
+
+/** A move of a torrent's content would land on something already there (which is left untouched). */
+export class MoveTargetExistsError extends Error {
+  override readonly name = 'MoveTargetExistsError'
+  readonly path: string
+
+  constructor(path: string) {
+    super(`session: cannot move the data to ${path}: something is already there`)
     this.path = path
   }
 }

@@ -1,5 +1,6 @@
 export {
   DataMissingError,
+  MoveTargetExistsError,
   SessionClosedError,
   StateDirError,
   type StateDirErrorReason,
@@ -15,4 +16,12 @@ export {
   type SessionTorrentStatus,
   type TorrentSource,
 } from './session.js'
-export type { TorrentRecord } from './state-dir.js'
+export {
+  applySettingsChanges,
+  defaultSettings,
+  effectiveRateLimits,
+  type SessionSettings,
+  type SettingsChanges,
+  type Switched,
+} from './settings.js'
+export { readSessionSettings, type SeedLimit, type TorrentRecord } from './state-dir.js'

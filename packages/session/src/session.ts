@@ -4,7 +4,7 @@
 // so a stop never races the start it follows.
 import { EventEmitter } from 'node:events'
 import { stat } from 'node:fs/promises'
-import { join, resolve } from 'node:path'
+import { isAbsolute, join, resolve } from 'node:path'
 import type { Bitfield } from '@bt/bitfield'
 import {
   type Client,
@@ -22,18 +22,26 @@ import { type PeerAddress, parsePeerAddress } from '@bt/peer-address'
 import { createFileStore, type FileStore } from '@bt/piece-store'
 import { DataMissingError, SessionClosedError, StateDirError, TorrentNotFoundError } from './errors.js'
 import { torrentFromInfo } from './magnet-torrent.js'
+import { moveContent } from './move-content.js'
 import { runnable } from './queue.js'
-import { StateDir, type TorrentRecord } from './state-dir.js'
+import {
+  applySettingsChanges,
+  defaultSettings,
+  effectiveRateLimits,
+  type SessionSettings,
+  type SettingsChanges,
+} from './settings.js'
+import { type SeedLimit, StateDir, type TorrentRecord } from './state-dir.js'
 
 export interface SessionInit {
   /** Created if missing. */
   stateDir: string
-  /** Default download dir for new torrents. */
+  /** Default download dir for new torrents, until the settings say another. */
   downloadDir: string
+  /** Settings that override the persisted ones from now on (and are saved): a command line's choices. */
+  settings?: SettingsChanges
   /** A listening client-core Client (the caller owns it); else one is made, listening on `port`/`host`. */
   client?: Client
-  /** Downloads running at once; the rest wait as 'queued'. Default 5. */
-  maxActiveDownloads?: number
   /** Listen port of the client the session makes (default 0: any free port). */
   port?: number
   /** Listen address of the client the session makes (default: every interface). */
@@ -80,8 +88,15 @@ export interface SessionTorrent {
   /** Bytes, persisted across restarts. */
   readonly uploadedEver: number
   readonly downloadedEver: number
-  /** Stop seeding once uploaded ≥ ratio × wanted size. Setting it saves it (as `setSeedRatioLimit`). */
-  seedRatioLimit: number | undefined
+  /**
+   * When seeding stops by itself: at `ratio` (uploaded ≥ ratio × wanted size) or after `idleSeconds`
+   * seeding without uploading a byte; each its own number, the session's, or never.
+   */
+  readonly seedLimits: { readonly ratio: SeedLimit; readonly idleSeconds: SeedLimit }
+  /** Stopped because a seed limit was reached (Transmission's `isFinished`); cleared by a start. */
+  readonly finished: boolean
+  /** Most connections of this torrent. */
+  readonly peerLimit: number
   /** Its own speed limits, bytes per second (0: unlimited); the session's come on top. */
   readonly rateLimits: { readonly upload: number; readonly download: number }
 }
@@ -104,6 +119,10 @@ export interface Session {
   readonly stateDir: string
   /** The client the torrents run in. */
   readonly client: Client
+  /** As persisted in the state dir's `settings.json`. */
+  readonly settings: SessionSettings
+  /** Applies and saves setting changes (each checked: a RangeError names a bad one, and nothing changes). */
+  setSettings(changes: SettingsChanges): Promise<void>
   torrents(): SessionTorrent[]
   get(idOrHash: number | string): SessionTorrent | undefined
   add(
@@ -119,7 +138,15 @@ export interface Session {
   /** Asks a running torrent's trackers and the DHT for peers now (Transmission's reannounce). */
   reannounce(id: number): Promise<void>
   setFilePriority(id: number, fileIndex: number, priority: FilePriority): Promise<void>
-  setSeedRatioLimit(id: number, ratio: number | undefined): Promise<void>
+  /** Sets either seed limit (absent: unchanged), at once and persisted. */
+  setSeedLimits(id: number, limits: { ratio?: SeedLimit; idleSeconds?: SeedLimit }): Promise<void>
+  /**
+   * Points the torrent at `downloadDir` (absolute): with `move`, its content is moved there first (a
+   * rename, or a copy then delete across file systems); without, the data already there is checked.
+   */
+  setLocation(id: number, downloadDir: string, options?: { move?: boolean }): Promise<void>
+  /** Sets the torrent's connection cap (applies from its next start), persisted. */
+  setPeerLimit(id: number, peerLimit: number): Promise<void>
   /** Sets the torrent's own speed limits (bytes per second, 0: unlimited), at once and persisted. */
   setRateLimits(id: number, limits: { upload?: number; download?: number }): Promise<void>
   moveQueue(id: number, to: 'top' | 'up' | 'down' | 'bottom'): Promise<void>
@@ -138,7 +165,6 @@ export async function openSession(init: SessionInit): Promise<Session> {
   return session
 }
 
-const DEFAULT_MAX_ACTIVE = 5
 const DEFAULT_RESUME_FLUSH_MS = 2000
 const DEFAULT_SAVE_MS = 10_000
 
@@ -170,7 +196,11 @@ class Entry implements SessionTorrent {
   doneDate: Date | undefined
   position: number
   priorities: FilePriority[] | undefined
-  ratio: number | undefined
+  seedLimits: { ratio: SeedLimit; idleSeconds: SeedLimit }
+  finished: boolean
+  peerLimit: number
+  /** When the running torrent last uploaded a byte, or began seeding (ms): what an idle limit counts from. */
+  activeAt = 0
   limits: { upload: number; download: number }
   uploadedBase: number
   downloadedBase: number
@@ -183,11 +213,7 @@ class Entry implements SessionTorrent {
   writing: Promise<void> = Promise.resolve()
   lastWritten = ''
 
-  constructor(
-    private readonly session: PersistedSession,
-    record: TorrentRecord,
-    meta: Metainfo | undefined,
-  ) {
+  constructor(record: TorrentRecord, meta: Metainfo | undefined) {
     this.id = record.id
     this.infoHash = record.infoHash
     this.addedAt = new Date(record.addedAt)
@@ -201,7 +227,9 @@ class Entry implements SessionTorrent {
     this.position = record.queuePosition
     this.priorities = record.filePriorities ?? undefined
     if (meta && this.priorities?.length !== meta.files.length) this.priorities = undefined
-    this.ratio = record.seedRatioLimit ?? undefined
+    this.seedLimits = { ...record.seedLimits }
+    this.finished = record.finished
+    this.peerLimit = record.peerLimit
     this.limits = { upload: record.rateLimits?.upload ?? 0, download: record.rateLimits?.download ?? 0 }
     this.uploadedBase = record.uploadedEver
     this.downloadedBase = record.downloadedEver
@@ -262,16 +290,8 @@ class Entry implements SessionTorrent {
     return this.downloadedBase + (this.run?.torrent?.progress().downloadedBytes ?? 0)
   }
 
-  get seedRatioLimit(): number | undefined {
-    return this.ratio
-  }
-
   get rateLimits(): { readonly upload: number; readonly download: number } {
     return this.limits
-  }
-
-  set seedRatioLimit(ratio: number | undefined) {
-    this.session.setSeedRatioLimit(this.id, ratio).catch((error: unknown) => this.session.warn(error))
   }
 
   prioritiesOf(meta: Metainfo): FilePriority[] {
@@ -301,7 +321,9 @@ class Entry implements SessionTorrent {
       doneAt: this.doneDate?.toISOString() ?? null,
       queuePosition: this.position,
       filePriorities: this.priorities ?? null,
-      seedRatioLimit: this.ratio ?? null,
+      seedLimits: this.seedLimits,
+      finished: this.finished,
+      peerLimit: this.peerLimit,
       rateLimits: this.limits,
       uploadedEver: this.uploadedEver,
       downloadedEver: this.downloadedEver,
@@ -318,7 +340,7 @@ class PersistedSession extends EventEmitter<SessionEvents> implements Session {
   private readonly dir: StateDir
   private readonly ownsClient: boolean
   private readonly init: SessionInit
-  private readonly maxActive: number
+  private current: SessionSettings
   private readonly entries = new Map<number, Entry>()
   private readonly byHash = new Map<string, Entry>()
   private readonly removed: { id: number; at: number }[] = []
@@ -333,7 +355,11 @@ class PersistedSession extends EventEmitter<SessionEvents> implements Session {
     this.dir = new StateDir(this.stateDir)
     this.ownsClient = init.client === undefined
     this.client = init.client ?? createClient()
-    this.maxActive = init.maxActiveDownloads ?? DEFAULT_MAX_ACTIVE
+    this.current = defaultSettings(resolve(init.downloadDir))
+  }
+
+  get settings(): SessionSettings {
+    return this.current
   }
 
   warn(error: unknown): void {
@@ -349,6 +375,11 @@ class PersistedSession extends EventEmitter<SessionEvents> implements Session {
       })
     }
     const warn = (error: Error) => this.warn(error)
+    const persisted = await this.dir.readSettings(this.current, warn)
+    this.current = applySettingsChanges(persisted, this.init.settings ?? {})
+    // Written at every open: the file always says what this session runs with.
+    await this.dir.writeSettings(this.current)
+    this.client.setRateLimits(effectiveRateLimits(this.current))
     this.nextId = await this.dir.readNextId(warn)
     const loaded = await this.dir.load(warn)
     loaded.sort((a, b) => a.record.queuePosition - b.record.queuePosition || a.record.id - b.record.id)
@@ -366,7 +397,7 @@ class PersistedSession extends EventEmitter<SessionEvents> implements Session {
       }
       let entry: Entry
       try {
-        entry = new Entry(this, record, meta)
+        entry = new Entry(record, meta)
       } catch (cause) {
         this.warn(new StateDirError('unreadable-record', this.dir.recordPath(record.infoHash), { cause }))
         continue
@@ -406,6 +437,16 @@ class PersistedSession extends EventEmitter<SessionEvents> implements Session {
   removedSince(since: Date): number[] {
     const at = since.getTime()
     return this.removed.filter((removal) => removal.at >= at).map((removal) => removal.id)
+  }
+
+  async setSettings(changes: SettingsChanges): Promise<void> {
+    if (this.closed) throw new SessionClosedError()
+    const next = applySettingsChanges(this.current, changes)
+    this.current = next
+    await this.dir.writeSettings(next)
+    this.client.setRateLimits(effectiveRateLimits(next))
+    for (const entry of this.entries.values()) this.checkSeedLimit(entry)
+    this.schedule()
   }
 
   // Adding.
@@ -454,20 +495,22 @@ class PersistedSession extends EventEmitter<SessionEvents> implements Session {
       id,
       infoHash,
       magnetLink,
-      downloadDir: resolve(options.downloadDir ?? this.init.downloadDir),
-      paused: options.paused === true,
+      downloadDir: resolve(options.downloadDir ?? this.current.downloadDir),
+      paused: options.paused ?? !this.current.startAddedTorrents,
       addedAt: new Date().toISOString(),
       doneAt: null,
       queuePosition: this.entries.size,
       filePriorities: null,
-      seedRatioLimit: null,
+      seedLimits: { ratio: 'session', idleSeconds: 'session' },
+      finished: false,
+      peerLimit: this.current.peerLimitPerTorrent,
       uploadedEver: 0,
       downloadedEver: 0,
       verifiedBytes: 0,
       complete: false,
       peers,
     }
-    const entry = new Entry(this, record, meta)
+    const entry = new Entry(record, meta)
     // Registered at once, so a second add of the same info hash meanwhile is a duplicate.
     this.entries.set(id, entry)
     this.byHash.set(infoHash, entry)
@@ -495,6 +538,7 @@ class PersistedSession extends EventEmitter<SessionEvents> implements Session {
     await entry.enqueue(async () => {
       if (entry.errorMessage !== undefined && !entry.run) entry.errorMessage = undefined
       entry.paused = false
+      entry.finished = false
       if (options.now) entry.forced = true
       this.persist(entry)
       this.changed(entry)
@@ -550,22 +594,27 @@ class PersistedSession extends EventEmitter<SessionEvents> implements Session {
       const meta = entry.meta
       if (!meta) return
       if (entry.run) await this.halt(entry)
-      entry.errorMessage = undefined
-      entry.checking = true
-      this.changed(entry)
-      try {
-        const store = await createFileStore(meta, this.storeInit(entry, 'always'))
-        this.learnCompletion(entry, meta, store.have)
-        await store.close()
-      } catch (error) {
-        entry.errorMessage = messageOf(error)
-      } finally {
-        entry.checking = false
-      }
-      this.persist(entry)
-      this.changed(entry)
+      await this.check(entry, meta)
     })
     this.schedule()
+  }
+
+  /** Hashes the torrent's data on disk (it is not running): what verifies is what it has. */
+  private async check(entry: Entry, meta: Metainfo): Promise<void> {
+    entry.errorMessage = undefined
+    entry.checking = true
+    this.changed(entry)
+    try {
+      const store = await createFileStore(meta, this.storeInit(entry, 'always'))
+      this.learnCompletion(entry, meta, store.have)
+      await store.close()
+    } catch (error) {
+      entry.errorMessage = messageOf(error)
+    } finally {
+      entry.checking = false
+    }
+    this.persist(entry)
+    this.changed(entry)
   }
 
   async setFilePriority(id: number, fileIndex: number, priority: FilePriority): Promise<void> {
@@ -595,15 +644,60 @@ class PersistedSession extends EventEmitter<SessionEvents> implements Session {
     this.schedule()
   }
 
-  async setSeedRatioLimit(id: number, ratio: number | undefined): Promise<void> {
+  async setSeedLimits(id: number, limits: { ratio?: SeedLimit; idleSeconds?: SeedLimit }): Promise<void> {
     const entry = this.entry(id)
-    if (ratio !== undefined && !(ratio >= 0 && Number.isFinite(ratio)))
-      throw new RangeError(`session: a seed ratio must be a number ≥ 0, got ${ratio}`)
+    const check = (name: string, limit: SeedLimit | undefined, valid: (n: number) => boolean) => {
+      if (limit === undefined || limit === 'session' || limit === 'unlimited') return
+      if (!(typeof limit === 'number' && valid(limit)))
+        throw new RangeError(
+          `session: a seed ${name} limit must be 'session', 'unlimited' or a number, got ${limit}`,
+        )
+    }
+    check('ratio', limits.ratio, (n) => n >= 0 && Number.isFinite(n))
+    check('idle', limits.idleSeconds, (n) => n >= 1 && Number.isSafeInteger(n))
     await entry.enqueue(async () => {
-      entry.ratio = ratio
+      entry.seedLimits = {
+        ratio: limits.ratio ?? entry.seedLimits.ratio,
+        idleSeconds: limits.idleSeconds ?? entry.seedLimits.idleSeconds,
+      }
       this.persist(entry)
       this.changed(entry)
       this.checkSeedLimit(entry)
+    })
+  }
+
+  async setLocation(id: number, downloadDir: string, options: { move?: boolean } = {}): Promise<void> {
+    const entry = this.entry(id)
+    if (!isAbsolute(downloadDir) || downloadDir.includes('\0'))
+      throw new RangeError(
+        `session: a download dir must be an absolute path, got ${JSON.stringify(downloadDir)}`,
+      )
+    const target = resolve(downloadDir)
+    await entry.enqueue(async () => {
+      if (target === entry.downloadDir) return
+      if (entry.run) await this.halt(entry)
+      const meta = entry.meta
+      if (options.move && meta) {
+        await moveContent(join(entry.downloadDir, meta.name), join(target, meta.name))
+      }
+      entry.downloadDir = target
+      entry.errorMessage = undefined
+      this.persist(entry)
+      this.changed(entry)
+      // Without a move the data there is new to us: what is verified is what the check finds.
+      if (!options.move && meta) await this.check(entry, meta)
+    })
+    this.schedule()
+  }
+
+  async setPeerLimit(id: number, peerLimit: number): Promise<void> {
+    const entry = this.entry(id)
+    if (!(Number.isSafeInteger(peerLimit) && peerLimit >= 1))
+      throw new RangeError(`session: a peer limit must be an integer ≥ 1, got ${peerLimit}`)
+    await entry.enqueue(async () => {
+      entry.peerLimit = peerLimit
+      this.persist(entry)
+      this.changed(entry)
     })
   }
 
@@ -708,7 +802,7 @@ class PersistedSession extends EventEmitter<SessionEvents> implements Session {
         forced: entry.forced,
         running: entry.run !== undefined,
       })),
-      this.maxActive,
+      this.current.downloadQueue.enabled ? this.current.downloadQueue.value : Number.POSITIVE_INFINITY,
     )
   }
 
@@ -769,11 +863,18 @@ class PersistedSession extends EventEmitter<SessionEvents> implements Session {
       peers: [...peerAddresses(entry.peers), ...found],
       uploadLimit: entry.limits.upload,
       downloadLimit: entry.limits.download,
+      maxConnections: entry.peerLimit,
+      pex: this.current.pexEnabled,
     })
     run.torrent = torrent
     run.phase = 'running'
+    entry.activeAt = Date.now()
+    let uploaded = 0
     torrent.on('progress', (progress) => {
       if (entry.run !== run) return
+      // Idle counts from the last byte uploaded, or from when the download completed.
+      if (progress.uploadedBytes > uploaded || !entry.complete) entry.activeAt = Date.now()
+      uploaded = progress.uploadedBytes
       const complete = progress.piecesVerified === progress.piecesWanted
       if (complete !== entry.complete) {
         entry.complete = complete
@@ -867,16 +968,31 @@ class PersistedSession extends EventEmitter<SessionEvents> implements Session {
     if (complete) entry.doneDate ??= new Date()
   }
 
+  /** Stops a seeding torrent whose ratio or idle limit (its own or the session's) is reached. */
   private checkSeedLimit(entry: Entry): void {
     const progress = entry.run?.torrent?.progress()
-    if (!progress || !entry.complete || entry.ratio === undefined || entry.paused) return
-    const limit = seedLimitReached(
-      { ratio: entry.ratio },
-      { uploadedBytes: entry.uploadedEver, wantedBytes: progress.wantedBytes, seedingMs: 0 },
-    )
-    if (limit === undefined) return
+    if (!progress || !entry.complete || entry.paused) return
+    const own = (limit: SeedLimit, session: { value: number; enabled: boolean }) =>
+      limit === 'unlimited'
+        ? undefined
+        : limit === 'session'
+          ? session.enabled
+            ? session.value
+            : undefined
+          : limit
+    const idleSeconds = own(entry.seedLimits.idleSeconds, this.current.seedIdleSeconds)
+    const ratio = own(entry.seedLimits.ratio, this.current.seedRatio)
+    const ratioReached =
+      seedLimitReached(
+        { ratio },
+        { uploadedBytes: entry.uploadedEver, wantedBytes: progress.wantedBytes, seedingMs: 0 },
+      ) !== undefined
+    const idleReached = idleSeconds !== undefined && Date.now() - entry.activeAt >= idleSeconds * 1000
+    if (!ratioReached && !idleReached) return
     entry.paused = true
+    entry.finished = true
     this.persist(entry)
+    this.changed(entry)
     this.schedule()
   }
 
@@ -900,7 +1016,12 @@ class PersistedSession extends EventEmitter<SessionEvents> implements Session {
   }
 
   private saveRunning(): void {
-    for (const entry of this.entries.values()) if (entry.run?.torrent) this.persist(entry)
+    for (const entry of this.entries.values()) {
+      if (!entry.run?.torrent) continue
+      this.persist(entry)
+      // An idle torrent sends no progress event to check it on.
+      this.checkSeedLimit(entry)
+    }
   }
 
   private changed(entry: Entry): void {

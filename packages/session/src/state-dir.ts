@@ -1,4 +1,4 @@
-// The state dir on disk: `session.json` (the next id), and per torrent `torrents/<infohash>.torrent`
+// The state dir on disk: `session.json` (the next id), `settings.json` (the session's settings), and per torrent `torrents/<infohash>.torrent`
 // (its metadata), `torrents/<infohash>.json` (its record: the commit point of an add) and
 // `resume/<infohash>.bt-resume` (the file store's completion). Every write is atomic.
 import { mkdir, readdir, readFile } from 'node:fs/promises'
@@ -6,6 +6,10 @@ import { join } from 'node:path'
 import type { FilePriority } from '@bt/client-core'
 import { removeFileDurably, syncDirectory, writeFileAtomic } from './atomic-file.js'
 import { StateDirError } from './errors.js'
+import { defaultSettings, type SessionSettings, settingsFromJson } from './settings.js'
+
+/** A torrent's seed limit: its own number, the session's setting, or none. */
+export type SeedLimit = number | 'session' | 'unlimited'
 
 /** What `torrents/<infohash>.json` holds. Dates are ISO strings, sizes bytes. */
 export interface TorrentRecord {
@@ -22,7 +26,11 @@ export interface TorrentRecord {
   queuePosition: number
   /** In the torrent's file order; `null`: every file normal. */
   filePriorities: FilePriority[] | null
-  seedRatioLimit: number | null
+  /** Records written before idle limits existed had `seedRatioLimit: number | null` instead. */
+  seedLimits: { ratio: SeedLimit; idleSeconds: SeedLimit }
+  /** Stopped by a seed limit. */
+  finished: boolean
+  peerLimit: number
   /** This torrent's own limits, bytes per second (0: unlimited); absent in older records. */
   rateLimits?: { upload: number; download: number }
   uploadedEver: number
@@ -39,6 +47,18 @@ export interface LoadedTorrent {
   record: TorrentRecord
   /** The .torrent bytes, if the metadata is known. */
   torrent: Uint8Array | undefined
+}
+
+/**
+ * The settings persisted in `stateDir` (defaults where none are, new torrents going to `downloadDir`):
+ * what a program reads before it makes the client (its port, DHT) and opens the session.
+ */
+export function readSessionSettings(
+  stateDir: string,
+  downloadDir: string,
+  warn: (error: Error) => void,
+): Promise<SessionSettings> {
+  return new StateDir(stateDir).readSettings(defaultSettings(downloadDir), warn)
 }
 
 export class StateDir {
@@ -89,6 +109,36 @@ export class StateDir {
     }
     warn(new StateDirError('unreadable-session', path))
     return 1
+  }
+
+  /** The persisted settings over `base`; an unreadable file or field is warned about and left at `base`. */
+  async readSettings(base: SessionSettings, warn: (error: Error) => void): Promise<SessionSettings> {
+    const path = join(this.root, 'settings.json')
+    let text: string
+    try {
+      text = await readFile(path, 'utf8')
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return base
+      throw error
+    }
+    let value: unknown
+    try {
+      value = JSON.parse(text)
+    } catch (cause) {
+      warn(new StateDirError('unreadable-settings', path, { cause }))
+      return base
+    }
+    const { settings, invalid } = settingsFromJson(base, value)
+    if (invalid.length > 0) {
+      warn(
+        new StateDirError('unreadable-settings', path, { cause: new Error(`invalid ${invalid.join(', ')}`) }),
+      )
+    }
+    return settings
+  }
+
+  writeSettings(settings: SessionSettings): Promise<void> {
+    return writeFileAtomic(join(this.root, 'settings.json'), `${JSON.stringify(settings, null, 2)}\n`)
   }
 
   writeNextId(nextId: number): Promise<void> {
@@ -172,8 +222,17 @@ function validRecord(value: unknown, infoHash: string): TorrentRecord {
     !(Array.isArray(priorities) && priorities.every((p) => typeof p === 'string' && PRIORITIES.has(p)))
   )
     fail('filePriorities')
-  const ratio = record.seedRatioLimit
-  if (ratio !== null && (typeof ratio !== 'number' || !(ratio >= 0))) fail('seedRatioLimit')
+  const limits = (record.seedLimits ?? {}) as Record<string, unknown>
+  const seedLimit = (value: unknown, field: string): SeedLimit => {
+    if (value === undefined || value === null || value === 'session') return 'session'
+    if (value === 'unlimited') return value
+    if (typeof value === 'number' && Number.isFinite(value) && value >= 0) return value
+    return fail(field)
+  }
+  const ratio = seedLimit(limits.ratio ?? record.seedRatioLimit, 'seedLimits.ratio')
+  const idleSeconds = seedLimit(limits.idleSeconds, 'seedLimits.idleSeconds')
+  const peerLimit = record.peerLimit === undefined ? 50 : count('peerLimit')
+  if (peerLimit < 1) fail('peerLimit')
   const doneAt = record.doneAt
   if (doneAt !== null && typeof doneAt !== 'string') fail('doneAt')
   const peers = Array.isArray(record.peers) ? record.peers.filter((p) => typeof p === 'string') : []
@@ -188,7 +247,9 @@ function validRecord(value: unknown, infoHash: string): TorrentRecord {
     doneAt: doneAt as string | null,
     queuePosition: count('queuePosition'),
     filePriorities: priorities as FilePriority[] | null,
-    seedRatioLimit: ratio as number | null,
+    seedLimits: { ratio, idleSeconds },
+    finished: record.finished === true,
+    peerLimit,
     rateLimits: rateLimitsOf(record.rateLimits),
     uploadedEver: count('uploadedEver'),
     downloadedEver: count('downloadedEver'),

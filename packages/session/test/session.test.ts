@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -13,7 +13,7 @@ import {
   startLibtorrentSeeder,
   writeContentTree,
 } from '@bt/test-helpers'
-import { afterAll, beforeAll, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { openSession, type Session, type SessionTorrent } from '../src/index.js'
 
 const PIECE = 32 * 1024
@@ -43,6 +43,69 @@ function until(session: Session, id: number, predicate: (torrent: SessionTorrent
     check()
   })
 }
+
+describe('session settings', () => {
+  let root: string
+  beforeAll(async () => {
+    root = await mkdtemp(join(tmpdir(), 'bt-session-settings-'))
+  })
+  afterAll(async () => {
+    await rm(root, { recursive: true, force: true })
+  })
+  const open = (state: string, extra: Partial<Parameters<typeof openSession>[0]> = {}) =>
+    openSession({ stateDir: state, downloadDir: join(root, 'downloads'), host: '127.0.0.1', ...extra })
+
+  it('persists changes in settings.json, rejects bad ones whole, and lets a caller override at open', async () => {
+    const state = join(root, 'state')
+    const first = await open(state)
+    expect(first.settings.downloadDir).toBe(join(root, 'downloads'))
+    await first.setSettings({ uploadLimit: { value: 50_000, enabled: true }, peerLimitPerTorrent: 7 })
+    await expect(first.setSettings({ peerPort: 70_000, peerLimitGlobal: 3 })).rejects.toThrow(/peerPort/)
+    expect(first.settings.peerLimitGlobal).toBe(200)
+    const { torrent } = await first.add(
+      { magnet: toMagnet({ infoHash: 'cd'.repeat(20), name: 'x' }) },
+      { paused: true },
+    )
+    expect(torrent.peerLimit).toBe(7)
+    await first.setPeerLimit(torrent.id, 3)
+    await first.close()
+
+    const second = await open(state, { settings: { dhtEnabled: false } })
+    try {
+      expect(second.settings.uploadLimit).toEqual({ value: 50_000, enabled: true })
+      expect(second.settings.peerLimitPerTorrent).toBe(7)
+      expect(second.settings.dhtEnabled).toBe(false)
+      expect(second.get(torrent.id)?.peerLimit).toBe(3)
+      const saved = JSON.parse(await readFile(join(state, 'settings.json'), 'utf8'))
+      expect(saved.dhtEnabled).toBe(false)
+      // startAddedTorrents off: an add that does not say is added stopped.
+      await second.setSettings({ startAddedTorrents: false })
+      const next = await second.add({ magnet: toMagnet({ infoHash: 'ce'.repeat(20), name: 'y' }) })
+      expect(next.torrent.status).toBe('stopped')
+    } finally {
+      await second.close()
+    }
+  })
+
+  it('reads a damaged settings.json field by field, warning about what it drops', async () => {
+    const state = join(root, 'damaged')
+    await mkdir(state, { recursive: true })
+    await writeFile(join(state, 'settings.json'), JSON.stringify({ peerPort: 'nope', pexEnabled: false }))
+    const warnings: Error[] = []
+    const session = await open(state, { onWarning: (error) => warnings.push(error) })
+    try {
+      expect(session.settings.peerPort).toBe(51413)
+      expect(session.settings.pexEnabled).toBe(false)
+      expect(warnings.map((w) => w.name)).toEqual(['StateDirError'])
+    } finally {
+      await session.close()
+    }
+    await writeFile(join(state, 'settings.json'), '{not json')
+    const again = await open(state, { onWarning: (error) => warnings.push(error) })
+    await again.close()
+    expect(warnings).toHaveLength(2)
+  })
+})
 
 describeWithTools(['py:libtorrent'], 'a session downloading from libtorrent', () => {
   let root: string
@@ -150,14 +213,77 @@ describeWithTools(['py:libtorrent'], 'a session downloading from libtorrent', ()
     }
   })
 
+  it('stops seeding once idle for its idle limit, marks it finished, and a start clears that', async () => {
+    const state = join(root, 'idle-state')
+    const session = await openSession({
+      stateDir: state,
+      downloadDir: join(root, 'idle'),
+      saveIntervalMs: 100,
+    })
+    try {
+      const { torrent } = await session.add({ torrent: beta }, { peers: [peerB] })
+      await until(session, torrent.id, (t) => t.status === 'seeding')
+      expect(torrent.finished).toBe(false)
+      // The session's idle limit is off by default: following it, the torrent seeds on.
+      await session.setSeedLimits(torrent.id, { idleSeconds: 'session' })
+      await session.setSettings({ seedIdleSeconds: { value: 1, enabled: true } })
+      const stopped = await until(session, torrent.id, (t) => t.status === 'stopped')
+      expect(stopped.finished).toBe(true)
+      // Its own 'unlimited' beats the session's limit.
+      await session.setSeedLimits(torrent.id, { idleSeconds: 'unlimited' })
+      await session.start(torrent.id)
+      expect(session.get(torrent.id)?.finished).toBe(false)
+      await until(session, torrent.id, (t) => t.status === 'seeding')
+      await new Promise((resolve) => setTimeout(resolve, 1500))
+      expect(session.get(torrent.id)?.status).toBe('seeding')
+    } finally {
+      await session.close()
+    }
+    const record = JSON.parse(
+      await readFile(join(state, 'torrents', `${parseTorrent(beta).infoHash}.json`), 'utf8'),
+    )
+    expect(record.seedLimits).toEqual({ ratio: 'session', idleSeconds: 'unlimited' })
+  })
+
+  it('moves a seeding torrent’s data to another dir and seeds on from there without downloading', async () => {
+    const state = join(root, 'move-state')
+    const from = join(root, 'move-from')
+    const to = join(root, 'move-to')
+    const session = await openSession({ stateDir: state, downloadDir: from })
+    try {
+      const { torrent } = await session.add({ torrent: beta }, { peers: [peerB] })
+      await until(session, torrent.id, (t) => t.status === 'seeding')
+      await session.setLocation(torrent.id, to, { move: true })
+      expect(existsSync(join(from, 'beta'))).toBe(false)
+      expect((await readFile(join(to, 'beta', 'two', 'three.bin'))).length).toBe(900_001)
+      const moved = await until(session, torrent.id, (t) => t.status === 'seeding')
+      expect(moved.downloadDir).toBe(to)
+      expect(moved.progress?.downloadedBytes).toBe(0)
+      // Pointing it (without a move) at a dir with no data: the check finds nothing, so it downloads again.
+      await session.setLocation(torrent.id, from)
+      expect(session.get(torrent.id)?.verifiedBytes).toBe(0)
+      await until(session, torrent.id, (t) => t.status === 'seeding')
+      expect((await readFile(join(from, 'beta', 'one.bin'))).length).toBe(700_000)
+      // A move never lands on data already there.
+      await expect(session.setLocation(torrent.id, to, { move: true })).rejects.toThrow(/already there/)
+      expect(session.get(torrent.id)?.downloadDir).toBe(from)
+    } finally {
+      await session.close()
+    }
+  })
+
   it('queues the second download while the first runs (maxActiveDownloads 1)', async () => {
-    const client = createClient({ downloadLimit: 1024 * 1024 })
+    const client = createClient()
     await client.listen({ port: 0, host: '127.0.0.1' })
     const session = await openSession({
       stateDir: join(root, 'queue-state'),
       downloadDir: join(root, 'queue-downloads'),
       client,
-      maxActiveDownloads: 1,
+      // Slow enough that the first is still downloading when the second is added.
+      settings: {
+        downloadQueue: { value: 1, enabled: true },
+        downloadLimit: { value: 1024 * 1024, enabled: true },
+      },
     })
     const overlaps: string[] = []
     session.on('changed', () => {

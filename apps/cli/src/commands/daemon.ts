@@ -2,14 +2,14 @@
 // Transmission's RPC (`@bt/transmission-rpc`), so transmission-remote and Transmission's web UI work
 // with it unchanged. SIGINT/SIGTERM stop every torrent cleanly (trackers told, resume data saved).
 import { resolve } from 'node:path'
-import { openSession } from '@bt/session'
+import { openSession, readSessionSettings, type SettingsChanges } from '@bt/session'
 import { createRpcServer, type RpcCredentials } from '@bt/transmission-rpc'
 import { InvalidArgumentError } from 'commander'
 import { parseListenPort } from '../arg-parsers.js'
 import type { RegisterCommand } from '../context.js'
 import { rpcSession } from '../daemon/rpc-session.js'
 import { UsageError } from '../errors.js'
-import { writeLines } from '../output.js'
+import { displayText, writeLines } from '../output.js'
 import { formatBytes } from '../progress.js'
 import { addDhtOptions, type DhtOptionValues, openSwarmClient, stateDirOf } from '../swarm-client.js'
 import { version } from '../version.js'
@@ -20,7 +20,7 @@ interface DaemonOptions extends DhtOptionValues {
   rpcAuth?: RpcCredentials
   rpcHostWhitelist?: string[]
   downloadDir?: string
-  port: number
+  port?: number
   webUi?: string
 }
 
@@ -43,8 +43,15 @@ export const registerDaemon: RegisterCommand = (program, { io, signal }) => {
           .map((name) => name.trim())
           .filter(Boolean),
     )
-    .option('--download-dir <dir>', 'default directory of new torrents (default: the current directory)')
-    .option('--port <port>', 'BitTorrent listen port (0: any free port)', parseListenPort, 51413)
+    .option(
+      '--download-dir <dir>',
+      'default directory of new torrents (default: the saved setting, else the current directory)',
+    )
+    .option(
+      '--port <port>',
+      'BitTorrent listen port (0: any free port; default: the saved setting, else 51413)',
+      parseListenPort,
+    )
     .option(
       '--web-ui <dir>',
       "a web client to serve at /transmission/web/ (default: Transmission's, if installed)",
@@ -56,13 +63,28 @@ Output: "RPC on http://<host>:<port>/transmission/rpc" once listening, then a st
 Drive it with transmission-remote (transmission-remote 9091 -a file.torrent, -l, -t 1 -S) or Transmission's
 web UI at http://<host>:<port>/transmission/web/. Its torrents, their resume data and settings live in
 --state-dir (default $XDG_STATE_HOME/bt, else ~/.local/state/bt): a restart, even after kill -9, brings
-every torrent back as it was. SIGINT or SIGTERM stops every torrent cleanly and exits 0.`,
+every torrent back as it was. Settings changed through the RPC (speed limits, queue, seed limits, peer
+limits…) are saved there too; --port, --download-dir and --no-dht given here replace the saved ones. A
+peer-port, dht-enabled or pex-enabled change through the RPC applies at the next start.
+SIGINT or SIGTERM stops every torrent cleanly and exits 0.`,
     )
     .action(async (options: DaemonOptions) => {
       const stateDir = stateDirOf(options, io)
       if (stateDir === undefined)
         throw new UsageError('give --state-dir (neither XDG_STATE_HOME nor HOME is set)')
-      const swarm = await openSwarmClient({ io, options, port: options.port })
+      const warn = (error: Error) => io.stderr(`bt: ${displayText(error.message)}\n`)
+      const saved = await readSessionSettings(stateDir, resolve(io.cwd), warn)
+      // What the command line says wins over what was saved, and is saved in turn.
+      const overrides: SettingsChanges = {}
+      if (options.port !== undefined) overrides.peerPort = options.port
+      if (options.downloadDir !== undefined) overrides.downloadDir = resolve(io.cwd, options.downloadDir)
+      if (command.getOptionValueSource('dht') === 'cli') overrides.dhtEnabled = options.dht !== false
+      const swarm = await openSwarmClient({
+        io,
+        options: { ...options, dht: overrides.dhtEnabled ?? saved.dhtEnabled },
+        port: overrides.peerPort ?? saved.peerPort,
+        client: { maxConnections: saved.peerLimitGlobal },
+      })
       // Ends on SIGINT/SIGTERM or Transmission's session-close.
       let requestClose = () => {}
       const stopped = new Promise<void>((done) => {
@@ -74,19 +96,16 @@ every torrent back as it was. SIGINT or SIGTERM stops every torrent cleanly and 
       try {
         const session = await openSession({
           stateDir,
-          downloadDir: resolve(io.cwd, options.downloadDir ?? '.'),
+          downloadDir: resolve(io.cwd),
+          settings: overrides,
           client: swarm.client,
+          onWarning: warn,
         })
         const server = await createRpcServer({
           session: rpcSession({
             session,
-            settings: {
-              downloadDir: resolve(io.cwd, options.downloadDir ?? '.'),
-              peerPort: swarm.port,
-              configDir: stateDir,
-              dhtEnabled: swarm.dht !== undefined,
-            },
-            setRateLimits: (limits) => swarm.client.setRateLimits(limits),
+            configDir: stateDir,
+            listeningPort: swarm.port,
             onClose: () => requestClose(),
             version: `bt ${version}`,
           }),

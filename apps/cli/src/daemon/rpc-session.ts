@@ -1,9 +1,9 @@
 // `bt daemon`'s answer to Transmission's RPC: the persisted @bt/session seen as the `RpcSession` the
-// RPC server drives. Field by field this is Transmission's meaning of each value; what the engine
-// does not track yet (per-torrent speed limits, moving data, reannounce) is said, not faked.
+// RPC server drives. Field by field this is Transmission's meaning of each value; settings the session
+// does not have (blocklists, scripts, an incomplete dir…) show their fixed values and do not change.
 import { readFile, statfs } from 'node:fs/promises'
 import type { FilePriority } from '@bt/client-core'
-import type { Session, SessionTorrent } from '@bt/session'
+import type { SeedLimit, Session, SessionSettings, SessionTorrent, SettingsChanges } from '@bt/session'
 import {
   type RpcAddRequest,
   type RpcAddResult,
@@ -18,21 +18,12 @@ import {
   type RpcTorrentChanges,
 } from '@bt/transmission-rpc'
 
-/** Transmission's default seed ratio, shown while a torrent follows the session. */
-const DEFAULT_SEED_RATIO = 2
-
-export interface DaemonSettings {
-  downloadDir: string
-  peerPort: number
-  configDir: string
-  dhtEnabled: boolean
-}
-
 export interface RpcSessionInit {
   session: Session
-  settings: DaemonSettings
-  /** Applies `session-set`'s speed limits (bytes per second, 0: unlimited). */
-  setRateLimits(limits: { upload: number; download: number }): void
+  /** The state dir (Transmission's `config-dir`). */
+  configDir: string
+  /** The port the client listens on now (a `peer-port` change applies at the next start). */
+  listeningPort: number
   /** `session-close` asks the daemon to exit. */
   onClose(): void
   version: string
@@ -41,10 +32,10 @@ export interface RpcSessionInit {
 export function rpcSession(init: RpcSessionInit): RpcSession {
   const { session } = init
   const startedAt = Date.now()
-  let settings: RpcSettings = defaultSettings(init.settings)
+  const rpcTorrent = (torrent: SessionTorrent) => toRpcTorrent(torrent, session.settings)
   return {
     version: init.version,
-    torrents: () => session.torrents().map(toRpcTorrent),
+    torrents: () => session.torrents().map(rpcTorrent),
     removedSince: (seconds) => session.removedSince(new Date(seconds * 1000)),
     async add(request: RpcAddRequest): Promise<RpcAddResult> {
       const source = request.metainfo
@@ -56,10 +47,10 @@ export function rpcSession(init: RpcSessionInit): RpcSession {
             : undefined
       if (!source) throw new Error('nothing to add: give metainfo, a magnet link or a path')
       const result = await session.add(source, {
-        downloadDir: request.downloadDir ?? settings.downloadDir,
-        paused: request.paused ?? !settings.startAddedTorrents,
+        ...(request.downloadDir !== undefined ? { downloadDir: request.downloadDir } : {}),
+        ...(request.paused !== undefined ? { paused: request.paused } : {}),
       })
-      return { kind: result.kind, torrent: toRpcTorrent(result.torrent) }
+      return { kind: result.kind, torrent: rpcTorrent(result.torrent) }
     },
     async start(list, now) {
       for (const id of list) await session.start(id, { now })
@@ -79,24 +70,14 @@ export function rpcSession(init: RpcSessionInit): RpcSession {
     async set(list, changes: RpcTorrentChanges) {
       for (const id of list) await applyChanges(session, id, changes)
     },
-    async setLocation() {
-      throw new Error('moving a torrent’s data is not supported yet')
+    async setLocation(list, location, move) {
+      for (const id of list) await session.setLocation(id, location, { move })
     },
     async queueMove(list, move: RpcQueueMove) {
       for (const id of list) await session.moveQueue(id, move)
     },
-    settings: () => settings,
-    async setSettings(changes) {
-      settings = { ...settings, ...changes }
-      const kb = (value: number, enabled: boolean) => (enabled ? value * 1000 : 0)
-      const alt = settings.altSpeedEnabled
-      init.setRateLimits({
-        download: alt
-          ? settings.altSpeedDown * 1000
-          : kb(settings.speedLimitDown, settings.speedLimitDownEnabled),
-        upload: alt ? settings.altSpeedUp * 1000 : kb(settings.speedLimitUp, settings.speedLimitUpEnabled),
-      })
-    },
+    settings: () => rpcSettings(session.settings, init),
+    setSettings: (changes) => session.setSettings(settingsChanges(session.settings, changes)),
     stats(): RpcSessionStats {
       const torrents = session.torrents()
       const uploadedBytes = torrents.reduce((sum, t) => sum + t.uploadedEver, 0)
@@ -155,13 +136,50 @@ async function applyChanges(session: Session, id: number, changes: RpcTorrentCha
       download: limit(changes.downloadLimit, downOn, torrent.rateLimits.download),
     })
   }
-  if (changes.seedRatioMode !== undefined || changes.seedRatioLimit !== undefined) {
-    const mode = changes.seedRatioMode ?? (torrent?.seedRatioLimit === undefined ? 0 : 1)
-    await session.setSeedRatioLimit(
-      id,
-      mode === 1 ? (changes.seedRatioLimit ?? torrent?.seedRatioLimit ?? DEFAULT_SEED_RATIO) : undefined,
-    )
+  if (!torrent) return
+  const { seedRatio, seedIdleSeconds } = session.settings
+  const ratio = seedLimitChange(
+    torrent.seedLimits.ratio,
+    changes.seedRatioMode,
+    changes.seedRatioLimit,
+    seedRatio.value,
+  )
+  const idle = seedLimitChange(
+    torrent.seedLimits.idleSeconds,
+    changes.seedIdleMode,
+    changes.seedIdleLimit === undefined ? undefined : changes.seedIdleLimit * 60,
+    seedIdleSeconds.value,
+  )
+  if (ratio !== undefined || idle !== undefined) {
+    await session.setSeedLimits(id, {
+      ...(ratio !== undefined ? { ratio } : {}),
+      ...(idle !== undefined ? { idleSeconds: idle } : {}),
+    })
   }
+  if (changes.peerLimit !== undefined) await session.setPeerLimit(id, Math.max(1, changes.peerLimit))
+}
+
+/**
+ * A `torrent-set` of a seed limit's mode (0 session, 1 its own, 2 unlimited) and value: the new limit, or
+ * undefined for no change. A value alone changes the torrent's own limit (and makes it its own).
+ */
+function seedLimitChange(
+  current: SeedLimit,
+  mode: 0 | 1 | 2 | undefined,
+  value: number | undefined,
+  sessionValue: number,
+): SeedLimit | undefined {
+  if (mode === 0) return 'session'
+  if (mode === 2) return 'unlimited'
+  if (mode === 1 || value !== undefined)
+    return value ?? (typeof current === 'number' ? current : sessionValue)
+  return undefined
+}
+
+/** A seed limit as Transmission shows it: the value in force (own or the session's) and the mode. */
+function rpcSeedLimit(limit: SeedLimit, sessionValue: number): { value: number; mode: 0 | 1 | 2 } {
+  if (typeof limit === 'number') return { value: limit, mode: 1 }
+  return { value: sessionValue, mode: limit === 'session' ? 0 : 2 }
 }
 
 const STATUS: Readonly<Record<SessionTorrent['status'], RpcStatus>> = {
@@ -176,7 +194,7 @@ const STATUS: Readonly<Record<SessionTorrent['status'], RpcStatus>> = {
 
 const seconds = (date: Date | undefined) => (date ? Math.floor(date.getTime() / 1000) : 0)
 
-function toRpcTorrent(torrent: SessionTorrent): RpcTorrent {
+function toRpcTorrent(torrent: SessionTorrent, settings: SessionSettings): RpcTorrent {
   const meta = torrent.meta
   const progress = torrent.progress
   const totalSize = meta?.length ?? 0
@@ -231,10 +249,10 @@ function toRpcTorrent(torrent: SessionTorrent): RpcTorrent {
     magnetLink: torrent.magnetLink,
     metadataPercentComplete: meta ? 1 : 0,
     recheckProgress: 0,
-    seedRatioLimit: torrent.seedRatioLimit ?? DEFAULT_SEED_RATIO,
-    seedRatioMode: torrent.seedRatioLimit === undefined ? 0 : 1,
+    ...seedLimitFields(torrent, settings),
+    peerLimit: torrent.peerLimit,
     downloadDir: torrent.downloadDir,
-    isFinished: false,
+    isFinished: torrent.finished,
     isPrivate: meta?.private ?? false,
     comment: meta?.comment ?? '',
     creator: meta?.createdBy ?? '',
@@ -243,6 +261,17 @@ function toRpcTorrent(torrent: SessionTorrent): RpcTorrent {
     downloadLimited: torrent.rateLimits.download > 0,
     uploadLimit: Math.round(torrent.rateLimits.upload / 1000),
     uploadLimited: torrent.rateLimits.upload > 0,
+  }
+}
+
+function seedLimitFields(torrent: SessionTorrent, settings: SessionSettings) {
+  const ratio = rpcSeedLimit(torrent.seedLimits.ratio, settings.seedRatio.value)
+  const idle = rpcSeedLimit(torrent.seedLimits.idleSeconds, settings.seedIdleSeconds.value)
+  return {
+    seedRatioLimit: ratio.value,
+    seedRatioMode: ratio.mode,
+    seedIdleLimit: Math.round(idle.value / 60),
+    seedIdleMode: idle.mode,
   }
 }
 
@@ -256,44 +285,48 @@ function scrapeUrl(announce: string): string {
   return match ? `${match[1]}scrape${match[2]}` : ''
 }
 
-function defaultSettings(daemon: DaemonSettings): RpcSettings {
+/** Transmission's KB/s (1000 bytes) from our bytes per second. */
+const kb = (bytes: number) => Math.round(bytes / 1000)
+
+/** The session's settings as `session-get` shows them; what the session lacks has fixed values. */
+function rpcSettings(settings: SessionSettings, init: RpcSessionInit): RpcSettings {
   return {
-    downloadDir: daemon.downloadDir,
-    incompleteDir: daemon.downloadDir,
+    downloadDir: settings.downloadDir,
+    incompleteDir: settings.downloadDir,
     incompleteDirEnabled: false,
-    configDir: daemon.configDir,
-    peerPort: daemon.peerPort,
+    configDir: init.configDir,
+    peerPort: settings.peerPort === 0 ? init.listeningPort : settings.peerPort,
     peerPortRandomOnStart: false,
     portForwardingEnabled: false,
-    peerLimitGlobal: 200,
-    peerLimitPerTorrent: 50,
-    dhtEnabled: daemon.dhtEnabled,
-    pexEnabled: true,
+    peerLimitGlobal: settings.peerLimitGlobal,
+    peerLimitPerTorrent: settings.peerLimitPerTorrent,
+    dhtEnabled: settings.dhtEnabled,
+    pexEnabled: settings.pexEnabled,
     lpdEnabled: false,
     utpEnabled: false,
     encryption: 'tolerated',
-    speedLimitDown: 100,
-    speedLimitDownEnabled: false,
-    speedLimitUp: 100,
-    speedLimitUpEnabled: false,
-    altSpeedDown: 50,
-    altSpeedUp: 50,
-    altSpeedEnabled: false,
+    speedLimitDown: kb(settings.downloadLimit.value),
+    speedLimitDownEnabled: settings.downloadLimit.enabled,
+    speedLimitUp: kb(settings.uploadLimit.value),
+    speedLimitUpEnabled: settings.uploadLimit.enabled,
+    altSpeedDown: kb(settings.altSpeed.download),
+    altSpeedUp: kb(settings.altSpeed.upload),
+    altSpeedEnabled: settings.altSpeed.enabled,
     altSpeedTimeEnabled: false,
     altSpeedTimeBegin: 540,
     altSpeedTimeEnd: 1020,
     altSpeedTimeDay: 127,
-    seedRatioLimit: DEFAULT_SEED_RATIO,
-    seedRatioLimited: false,
-    idleSeedingLimit: 30,
-    idleSeedingLimitEnabled: false,
-    downloadQueueEnabled: true,
-    downloadQueueSize: 5,
+    seedRatioLimit: settings.seedRatio.value,
+    seedRatioLimited: settings.seedRatio.enabled,
+    idleSeedingLimit: Math.round(settings.seedIdleSeconds.value / 60),
+    idleSeedingLimitEnabled: settings.seedIdleSeconds.enabled,
+    downloadQueueEnabled: settings.downloadQueue.enabled,
+    downloadQueueSize: settings.downloadQueue.value,
     seedQueueEnabled: false,
     seedQueueSize: 10,
     queueStalledEnabled: false,
     queueStalledMinutes: 30,
-    startAddedTorrents: true,
+    startAddedTorrents: settings.startAddedTorrents,
     trashOriginalTorrentFiles: false,
     renamePartialFiles: false,
     cacheSizeMb: 4,
@@ -303,4 +336,47 @@ function defaultSettings(daemon: DaemonSettings): RpcSettings {
     scriptTorrentDoneEnabled: false,
     scriptTorrentDoneFilename: '',
   }
+}
+
+/** A `session-set` as session setting changes: each value with its switch, units converted. */
+function settingsChanges(current: SessionSettings, rpc: Partial<RpcSettings>): SettingsChanges {
+  const changes: SettingsChanges = {}
+  const switched = (
+    base: { value: number; enabled: boolean },
+    value: number | undefined,
+    enabled: boolean | undefined,
+    scale: number,
+  ) =>
+    value === undefined && enabled === undefined
+      ? undefined
+      : { value: value === undefined ? base.value : value * scale, enabled: enabled ?? base.enabled }
+  const assign = <K extends keyof SettingsChanges>(key: K, value: SettingsChanges[K] | undefined) => {
+    if (value !== undefined) changes[key] = value
+  }
+  assign('downloadDir', rpc.downloadDir)
+  assign(
+    'downloadLimit',
+    switched(current.downloadLimit, rpc.speedLimitDown, rpc.speedLimitDownEnabled, 1000),
+  )
+  assign('uploadLimit', switched(current.uploadLimit, rpc.speedLimitUp, rpc.speedLimitUpEnabled, 1000))
+  if (rpc.altSpeedDown !== undefined || rpc.altSpeedUp !== undefined || rpc.altSpeedEnabled !== undefined) {
+    changes.altSpeed = {
+      download: rpc.altSpeedDown === undefined ? current.altSpeed.download : rpc.altSpeedDown * 1000,
+      upload: rpc.altSpeedUp === undefined ? current.altSpeed.upload : rpc.altSpeedUp * 1000,
+      enabled: rpc.altSpeedEnabled ?? current.altSpeed.enabled,
+    }
+  }
+  assign('downloadQueue', switched(current.downloadQueue, rpc.downloadQueueSize, rpc.downloadQueueEnabled, 1))
+  assign('seedRatio', switched(current.seedRatio, rpc.seedRatioLimit, rpc.seedRatioLimited, 1))
+  assign(
+    'seedIdleSeconds',
+    switched(current.seedIdleSeconds, rpc.idleSeedingLimit, rpc.idleSeedingLimitEnabled, 60),
+  )
+  assign('peerLimitGlobal', rpc.peerLimitGlobal)
+  assign('peerLimitPerTorrent', rpc.peerLimitPerTorrent)
+  assign('startAddedTorrents', rpc.startAddedTorrents)
+  assign('peerPort', rpc.peerPort)
+  assign('dhtEnabled', rpc.dhtEnabled)
+  assign('pexEnabled', rpc.pexEnabled)
+  return changes
 }
