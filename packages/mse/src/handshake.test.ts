@@ -64,6 +64,31 @@ describe('initiate ↔ accept', () => {
     expect(b).toMatchObject({ method: 'rc4' })
   })
 
+  it('keeps backpressure: a reader that stops makes writes return false, and loses nothing', async () => {
+    const { left, right } = await pair()
+    const infoHash = randomBytes(20)
+    const [a, b] = await Promise.all([
+      initiate(left, { infoHash }),
+      accept(right, { findInfoHash: lookup(infoHash) }),
+    ])
+    b.stream.pause()
+    const block = randomBytes(64 * 1024)
+    let written = 0
+    while (a.stream.write(block)) {
+      written += block.length
+      // TCP buffers a few MB on loopback; an unbounded writer would never stop.
+      expect(written).toBeLessThan(64 * 1024 * 1024)
+    }
+    written += block.length
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    expect(a.stream.writableNeedDrain).toBe(true)
+    const drained = new Promise((resolve) => a.stream.once('drain', resolve))
+    const received = await readBytes(b.stream, written)
+    await drained
+    expect(received.subarray(0, block.length).equals(block)).toBe(true)
+    expect(received.subarray(written - block.length).equals(block)).toBe(true)
+  })
+
   it('hands a plaintext BitTorrent handshake back untouched', async () => {
     const { left, right } = await pair()
     const handshake = Buffer.concat([Buffer.from('\x13BitTorrent protocol', 'latin1'), randomBytes(48)])
