@@ -31,6 +31,11 @@ export interface RunningDaemon {
   /** transmission-remote with these arguments; its exit code must be 0. */
   remote(...args: string[]): Promise<string>
   rows(): Promise<RemoteRow[]>
+  /** One RPC call over HTTP, as a client without transmission-remote's option for it would make it. */
+  rpc(
+    method: string,
+    args?: Record<string, unknown>,
+  ): Promise<{ result: string; arguments: Record<string, unknown> }>
   /** Polls `-l` until a row passes `test`. */
   waitForRow(test: (row: RemoteRow) => boolean, what: string, timeoutMs?: number): Promise<RemoteRow>
 }
@@ -66,11 +71,29 @@ export async function startDaemon(init: {
     return stdout
   }
   const rows = async () => remoteRows(await remote('-l'))
+  let sessionId = ''
+  const rpc = async (method: string, args: Record<string, unknown> = {}) => {
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const response = await fetch(`http://127.0.0.1:${rpcPort}/transmission/rpc`, {
+        method: 'POST',
+        headers: { 'X-Transmission-Session-Id': sessionId, 'Content-Type': 'application/json' },
+        body: JSON.stringify({ method, arguments: args }),
+      })
+      if (response.status === 409) {
+        sessionId = response.headers.get('X-Transmission-Session-Id') ?? ''
+        continue
+      }
+      expect(response.status).toBe(200)
+      return (await response.json()) as { result: string; arguments: Record<string, unknown> }
+    }
+    throw new Error('the daemon kept answering 409')
+  }
   return {
     process,
     rpcPort,
     remote,
     rows,
+    rpc,
     async waitForRow(test, what, timeoutMs = 30_000) {
       const until = Date.now() + timeoutMs
       for (;;) {

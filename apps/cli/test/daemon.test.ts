@@ -133,6 +133,28 @@ describeWithTools(['py:libtorrent', 'transmission-remote'], 'bt daemon with tran
     expect(await remote('-t', '1', '-i')).toMatch(/Ratio Limit: Default/)
   }, 60_000)
 
+  it('renames a torrent’s file through torrent-rename-path, and refuses paths that leave it', async () => {
+    const rename = (path: string, name: string) =>
+      daemon!.rpc('torrent-rename-path', { ids: [1], path, name })
+    expect(await rename(fixture.name, 'renamed.bin')).toEqual({
+      result: 'success',
+      arguments: { id: 1, path: fixture.name, name: 'renamed.bin' },
+    })
+    expect(await compareContent(fixture.contentPath, join(downloadDir(), 'renamed.bin'))).toEqual([])
+    await waitForRow((r) => r.id === 1 && r.name === 'renamed.bin', 'it shows its new name')
+    for (const [path, name] of [
+      ['renamed.bin', '../escape.bin'],
+      ['../renamed.bin', 'x.bin'],
+      ['renamed.bin', ''],
+      ['nothing.bin', 'x.bin'],
+    ] as const) {
+      expect((await rename(path, name)).result).not.toBe('success')
+    }
+    expect(await stat(join(fixture.root, 'escape.bin')).catch(() => undefined)).toBeUndefined()
+    expect((await rename('renamed.bin', fixture.name)).result).toBe('success')
+    await waitForRow((r) => r.id === 1 && r.name === fixture.name, 'it has its name back')
+  }, 30_000)
+
   it('removes a torrent with its data', async () => {
     await remote('-t', '2', '-r')
     await remote('-t', '1', '--remove-and-delete')

@@ -17,6 +17,17 @@ export interface ContentLocation {
    * torrent's files (instead of `<directory>/<name>`).
    */
   contentPath?: string
+  /**
+   * With `directory`: each file's path below it (path components), instead of `<name>/<file path>` — a
+   * torrent whose files or folder were renamed. Every component a plain name (no `/`, `.` or `..`); a
+   * multi-file torrent's paths all start with one folder, a single file's path is one name.
+   */
+  filePaths?: readonly (readonly string[])[]
+}
+
+/** A path component that names an entry of its directory and nothing else. */
+export function isPlainName(component: string): boolean {
+  return component !== '' && component !== '.' && component !== '..' && !/[/\\\0]/.test(component)
 }
 
 /** Size and modification time of a file as the resume data records them. */
@@ -52,7 +63,12 @@ export class ContentFiles {
     if ((directory === undefined) === (contentPath === undefined)) {
       throw new TypeError('piece-store: give exactly one of `directory` and `contentPath`')
     }
-    if (directory !== undefined) {
+    if (location.filePaths !== undefined) {
+      if (directory === undefined) throw new TypeError('piece-store: `filePaths` needs `directory`')
+      this.root = resolve(directory)
+      this.relative = checkedFilePaths(meta, location.filePaths)
+      this.contentRoot = join(this.root, this.relative[0]![0]!)
+    } else if (directory !== undefined) {
       this.root = resolve(directory)
       this.relative = meta.files.map((file) => (meta.multiFile ? [meta.name, ...file.path] : file.path))
       this.contentRoot = join(this.root, meta.name)
@@ -216,6 +232,25 @@ export class ContentFiles {
 }
 
 /** `rmdir` outcomes that leave nothing to do: the directory is gone, or holds something else. */
+function checkedFilePaths(meta: Metainfo, paths: readonly (readonly string[])[]): string[][] {
+  const fail = (why: string): never => {
+    throw new TypeError(`piece-store: filePaths ${why}`)
+  }
+  if (paths.length !== meta.files.length) fail(`has ${paths.length} paths for ${meta.files.length} files`)
+  const top = paths[0]?.[0]
+  const seen = new Set<string>()
+  return paths.map((path, index) => {
+    if (!path.every((component) => typeof component === 'string' && isPlainName(component)))
+      fail(`[${index}] is not a path of plain names`)
+    if (meta.multiFile ? path.length < 2 || path[0] !== top : path.length !== 1)
+      fail(`[${index}] must be ${meta.multiFile ? 'below the torrent’s one folder' : 'a single name'}`)
+    const key = path.join('/')
+    if (seen.has(key)) fail(`[${index}] names a file twice`)
+    seen.add(key)
+    return [...path]
+  })
+}
+
 const GONE_OR_IN_USE = new Set(['ENOENT', 'ENOTDIR', 'ENOTEMPTY', 'EEXIST'])
 
 /** Whether every step from `root` down to `parts` is a directory, none of them a symlink. */

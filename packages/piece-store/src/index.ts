@@ -1,4 +1,4 @@
-export type { ContentLocation } from './content-files.js'
+export { type ContentLocation, isPlainName } from './content-files.js'
 export {
   isPieceHashMismatchError,
   PieceHashMismatchError,

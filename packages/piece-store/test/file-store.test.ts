@@ -69,6 +69,28 @@ describe('file store: files on disk', () => {
     expect((await stat(join(directory, 'multi', 'empty.txt'))).size).toBe(0)
   })
 
+  it('puts each file at its filePaths entry (a renamed torrent) and refuses paths that leave the folder', async () => {
+    const torrent = multiFileTorrent()
+    const directory = await tempDir()
+    const paths = torrent.meta.files.map((file) => ['renamed', ...file.path])
+    paths[0] = ['renamed', 'first.bin']
+    const store = await open(torrent, { directory, filePaths: paths })
+    expect(store.contentPath).toBe(join(directory, 'renamed'))
+    await writeAll(store, torrent)
+    expect(sameBytes(await readFile(join(directory, 'renamed', 'first.bin')), torrent.file(0))).toBe(true)
+    expect(await exists(join(directory, 'multi'))).toBe(false)
+    const bad = (change: (p: string[][]) => void) => {
+      const copy = paths.map((path) => [...path])
+      change(copy)
+      return createFileStore(torrent.meta, { directory, filePaths: copy, resumeFile: null })
+    }
+    await expect(bad((p) => (p[1] = ['renamed', '..', 'x']))).rejects.toThrow(TypeError)
+    await expect(bad((p) => (p[1] = ['renamed', 'a/b']))).rejects.toThrow(TypeError)
+    await expect(bad((p) => (p[1] = ['elsewhere', 'x']))).rejects.toThrow(TypeError)
+    await expect(bad((p) => (p[1] = [...p[0]!]))).rejects.toThrow(TypeError)
+    await expect(bad((p) => p.pop())).rejects.toThrow(TypeError)
+  })
+
   it('creates only the files the written pieces touch', async () => {
     const torrent = multiFileTorrent()
     const directory = await tempDir()

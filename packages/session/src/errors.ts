@@ -66,3 +66,14 @@ export class MoveTargetExistsError extends Error {
     this.path = path
   }
 }
+
+/** A rename would go through a symlink that leads out of the torrent's download dir. */
+export class UnsafePathError extends Error {
+  override readonly name = 'UnsafePathError'
+  readonly path: string
+
+  constructor(path: string) {
+    super(`session: ${path} leads outside the download dir`)
+    this.path = path
+  }
+}

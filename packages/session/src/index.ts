@@ -5,6 +5,7 @@ export {
   StateDirError,
   type StateDirErrorReason,
   TorrentNotFoundError,
+  UnsafePathError,
 } from './errors.js'
 export {
   type AddOptions,

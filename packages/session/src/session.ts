@@ -19,10 +19,10 @@ import {
 } from '@bt/client-core'
 import { type MagnetLink, type Metainfo, parseMagnet, parseTorrent, toMagnet } from '@bt/metainfo'
 import { type PeerAddress, parsePeerAddress } from '@bt/peer-address'
-import { createFileStore, type FileStore } from '@bt/piece-store'
+import { createFileStore, type FileStore, isPlainName } from '@bt/piece-store'
 import { DataMissingError, SessionClosedError, StateDirError, TorrentNotFoundError } from './errors.js'
 import { torrentFromInfo } from './magnet-torrent.js'
-import { moveContent } from './move-content.js'
+import { moveContent, renameInside } from './move-content.js'
 import { runnable } from './queue.js'
 import {
   applySettingsChanges,
@@ -81,6 +81,11 @@ export interface SessionTorrent {
   readonly progress: TorrentProgress | undefined
   /** client-core's, while running. */
   readonly files: FileProgress[] | undefined
+  /**
+   * Each file's path below `downloadDir` (path components, the torrent's folder first for a multi-file
+   * torrent), renames included, once the metadata is known.
+   */
+  readonly filePaths: readonly (readonly string[])[] | undefined
   /** Each file's priority (torrent file order), once the metadata is known. */
   readonly filePriorities: readonly FilePriority[] | undefined
   /** Verified wanted bytes: live while running, else as last saved. */
@@ -145,6 +150,11 @@ export interface Session {
    * rename, or a copy then delete across file systems); without, the data already there is checked.
    */
   setLocation(id: number, downloadDir: string, options?: { move?: boolean }): Promise<void>
+  /**
+   * Renames the file or folder at `path` (`/`-separated, as `filePaths` are) to `name`, one path
+   * component, on disk and in the torrent; the torrent's own folder (or single file) renames its `name`.
+   */
+  renamePath(id: number, path: string, name: string): Promise<void>
   /** Sets the torrent's connection cap (applies from its next start), persisted. */
   setPeerLimit(id: number, peerLimit: number): Promise<void>
   /** Sets the torrent's own speed limits (bytes per second, 0: unlimited), at once and persisted. */
@@ -196,6 +206,7 @@ class Entry implements SessionTorrent {
   doneDate: Date | undefined
   position: number
   priorities: FilePriority[] | undefined
+  renamed: string[][] | undefined
   seedLimits: { ratio: SeedLimit; idleSeconds: SeedLimit }
   finished: boolean
   peerLimit: number
@@ -227,6 +238,8 @@ class Entry implements SessionTorrent {
     this.position = record.queuePosition
     this.priorities = record.filePriorities ?? undefined
     if (meta && this.priorities?.length !== meta.files.length) this.priorities = undefined
+    this.renamed = record.filePaths ?? undefined
+    if (meta && this.renamed?.length !== meta.files.length) this.renamed = undefined
     this.seedLimits = { ...record.seedLimits }
     this.finished = record.finished
     this.peerLimit = record.peerLimit
@@ -238,7 +251,23 @@ class Entry implements SessionTorrent {
   }
 
   get name(): string {
-    return this.meta?.name ?? this.magnet.name ?? this.infoHash
+    return this.renamed?.[0]?.[0] ?? this.meta?.name ?? this.magnet.name ?? this.infoHash
+  }
+
+  get filePaths(): readonly (readonly string[])[] | undefined {
+    return this.meta ? this.pathsOf(this.meta) : undefined
+  }
+
+  pathsOf(meta: Metainfo): string[][] {
+    return (
+      this.renamed?.map((path) => [...path]) ??
+      meta.files.map((file) => (meta.multiFile ? [meta.name, ...file.path] : [...file.path]))
+    )
+  }
+
+  /** The content's top-level entry on disk: the single file, or the torrent's folder. */
+  contentPath(meta: Metainfo): string {
+    return join(this.downloadDir, this.pathsOf(meta)[0]![0]!)
   }
 
   get status(): SessionTorrentStatus {
@@ -321,6 +350,7 @@ class Entry implements SessionTorrent {
       doneAt: this.doneDate?.toISOString() ?? null,
       queuePosition: this.position,
       filePriorities: this.priorities ?? null,
+      filePaths: this.renamed ?? null,
       seedLimits: this.seedLimits,
       finished: this.finished,
       peerLimit: this.peerLimit,
@@ -572,11 +602,7 @@ class PersistedSession extends EventEmitter<SessionEvents> implements Session {
       await this.dir.removeTorrent(entry.infoHash)
       if (entry.run) await this.halt(entry, { deleteData: options.deleteData === true })
       else if (options.deleteData && entry.meta) {
-        const store = await createFileStore(entry.meta, {
-          directory: entry.downloadDir,
-          resumeFile: this.dir.resumePath(entry.infoHash),
-          check: 'none',
-        })
+        const store = await createFileStore(entry.meta, { ...this.storeInit(entry, 'auto'), check: 'none' })
         await store.destroy()
       }
       this.renumberQueue()
@@ -678,7 +704,8 @@ class PersistedSession extends EventEmitter<SessionEvents> implements Session {
       if (entry.run) await this.halt(entry)
       const meta = entry.meta
       if (options.move && meta) {
-        await moveContent(join(entry.downloadDir, meta.name), join(target, meta.name))
+        const top = entry.pathsOf(meta)[0]![0]!
+        await moveContent(entry.contentPath(meta), join(target, top))
       }
       entry.downloadDir = target
       entry.errorMessage = undefined
@@ -686,6 +713,33 @@ class PersistedSession extends EventEmitter<SessionEvents> implements Session {
       this.changed(entry)
       // Without a move the data there is new to us: what is verified is what the check finds.
       if (!options.move && meta) await this.check(entry, meta)
+    })
+    this.schedule()
+  }
+
+  async renamePath(id: number, path: string, name: string): Promise<void> {
+    const entry = this.entry(id)
+    if (!isPlainName(name)) throw new RangeError(`session: ${JSON.stringify(name)} is not a plain file name`)
+    const from = path.split('/')
+    if (!from.every(isPlainName))
+      throw new RangeError(`session: ${JSON.stringify(path)} is not a torrent path`)
+    await entry.enqueue(async () => {
+      const meta = entry.meta
+      if (!meta) throw new RangeError(`session: torrent ${id} has no metadata yet`)
+      const paths = entry.pathsOf(meta)
+      const under = (p: readonly string[], prefix: readonly string[]) =>
+        p.length >= prefix.length && prefix.every((component, at) => p[at] === component)
+      const moved = paths.map((p) => under(p, from))
+      if (!moved.includes(true)) throw new RangeError(`session: torrent ${id} has no file or folder ${path}`)
+      const to = [...from.slice(0, -1), name]
+      if (name === from.at(-1)) return
+      if (paths.some((p, index) => !moved[index] && (under(p, to) || under(to, p))))
+        throw new RangeError(`session: torrent ${id} already has ${to.join('/')}`)
+      if (entry.run) await this.halt(entry)
+      await renameInside(entry.downloadDir, from, to)
+      entry.renamed = paths.map((p, index) => (moved[index] ? [...to, ...p.slice(from.length)] : p))
+      this.persist(entry)
+      this.changed(entry)
     })
     this.schedule()
   }
@@ -850,7 +904,7 @@ class PersistedSession extends EventEmitter<SessionEvents> implements Session {
       this.changed(entry)
     }
     if (entry.savedVerifiedBytes > 0) {
-      const content = join(entry.downloadDir, meta.name)
+      const content = entry.contentPath(meta)
       if (!(await exists(content))) throw new DataMissingError(entry.infoHash, content)
     }
     const store = await createFileStore(meta, this.storeInit(entry, 'auto'), { signal })
@@ -901,6 +955,7 @@ class PersistedSession extends EventEmitter<SessionEvents> implements Session {
   private storeInit(entry: Entry, check: 'auto' | 'always') {
     return {
       directory: entry.downloadDir,
+      ...(entry.renamed ? { filePaths: entry.renamed } : {}),
       resumeFile: this.dir.resumePath(entry.infoHash),
       check,
       flushInterval: this.init.resumeFlushIntervalMs ?? DEFAULT_RESUME_FLUSH_MS,

@@ -4,6 +4,7 @@
 import { mkdir, readdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { FilePriority } from '@bt/client-core'
+import { isPlainName } from '@bt/piece-store'
 import { removeFileDurably, syncDirectory, writeFileAtomic } from './atomic-file.js'
 import { StateDirError } from './errors.js'
 import { defaultSettings, type SessionSettings, settingsFromJson } from './settings.js'
@@ -26,6 +27,8 @@ export interface TorrentRecord {
   queuePosition: number
   /** In the torrent's file order; `null`: every file normal. */
   filePriorities: FilePriority[] | null
+  /** Each file's path below `downloadDir` once something was renamed (`null`: as the torrent says). */
+  filePaths?: string[][] | null
   /** Records written before idle limits existed had `seedRatioLimit: number | null` instead. */
   seedLimits: { ratio: SeedLimit; idleSeconds: SeedLimit }
   /** Stopped by a seed limit. */
@@ -235,6 +238,15 @@ function validRecord(value: unknown, infoHash: string): TorrentRecord {
   if (peerLimit < 1) fail('peerLimit')
   const doneAt = record.doneAt
   if (doneAt !== null && typeof doneAt !== 'string') fail('doneAt')
+  const paths = record.filePaths
+  if (
+    paths != null &&
+    !(
+      Array.isArray(paths) &&
+      paths.every((path) => Array.isArray(path) && path.every((c) => typeof c === 'string' && isPlainName(c)))
+    )
+  )
+    fail('filePaths')
   const peers = Array.isArray(record.peers) ? record.peers.filter((p) => typeof p === 'string') : []
   return {
     version: 1,
@@ -247,6 +259,7 @@ function validRecord(value: unknown, infoHash: string): TorrentRecord {
     doneAt: doneAt as string | null,
     queuePosition: count('queuePosition'),
     filePriorities: priorities as FilePriority[] | null,
+    filePaths: (paths ?? null) as string[][] | null,
     seedLimits: { ratio, idleSeconds },
     finished: record.finished === true,
     peerLimit,

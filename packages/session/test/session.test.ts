@@ -272,6 +272,44 @@ describeWithTools(['py:libtorrent'], 'a session downloading from libtorrent', ()
     }
   })
 
+  it('renames a file and the torrent’s folder on disk, seeds on without downloading, and keeps it', async () => {
+    const state = join(root, 'rename-state')
+    const dir = join(root, 'rename')
+    const first = await openSession({ stateDir: state, downloadDir: dir })
+    const { torrent } = await first.add({ torrent: beta }, { peers: [peerB] })
+    const id = torrent.id
+    try {
+      await until(first, id, (t) => t.status === 'seeding')
+      await first.renamePath(id, 'beta/two/three.bin', 'drei.bin')
+      await first.renamePath(id, 'beta', 'gamma')
+      expect(torrent.name).toBe('gamma')
+      expect(torrent.filePaths).toEqual([
+        ['gamma', 'one.bin'],
+        ['gamma', 'two', 'drei.bin'],
+      ])
+      expect((await readFile(join(dir, 'gamma', 'two', 'drei.bin'))).length).toBe(900_001)
+      expect(existsSync(join(dir, 'beta'))).toBe(false)
+      const seeding = await until(first, id, (t) => t.status === 'seeding')
+      expect(seeding.progress?.downloadedBytes).toBe(0)
+      // Names that are not one plain component, unknown paths and clashes are refused, nothing renamed.
+      await expect(first.renamePath(id, 'gamma/one.bin', '../x')).rejects.toThrow(RangeError)
+      await expect(first.renamePath(id, 'gamma/../x', 'y')).rejects.toThrow(RangeError)
+      await expect(first.renamePath(id, 'gamma/nothing', 'y')).rejects.toThrow(/no file or folder/)
+      await expect(first.renamePath(id, 'gamma/two', 'one.bin')).rejects.toThrow(/already has/)
+    } finally {
+      await first.close()
+    }
+    const second = await openSession({ stateDir: state, downloadDir: dir })
+    try {
+      const back = await until(second, id, (t) => t.status === 'seeding')
+      expect(back.name).toBe('gamma')
+      expect(back.progress?.downloadedBytes).toBe(0)
+      expect(back.progress?.piecesVerified).toBe(back.progress?.piecesWanted)
+    } finally {
+      await second.close()
+    }
+  })
+
   it('queues the second download while the first runs (maxActiveDownloads 1)', async () => {
     const client = createClient()
     await client.listen({ port: 0, host: '127.0.0.1' })

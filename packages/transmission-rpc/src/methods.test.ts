@@ -262,6 +262,23 @@ describe('torrent actions', () => {
     ])
   })
 
+  it('renames a path of exactly one torrent and answers with what it did', async () => {
+    const session = createMemorySession([
+      makeTorrent({ id: 1, name: 'a' }),
+      makeTorrent({ id: 2, name: 'b' }),
+    ])
+    const context = contextWith(session)
+    const answer = await call('torrent-rename-path', { ids: [2], path: 'b/x.bin', name: 'y.bin' }, context)
+    expect(answer).toMatchObject({ result: 'success', arguments: { id: 2, path: 'b/x.bin', name: 'y.bin' } })
+    expect((await call('torrent-rename-path', { path: 'a', name: 'c' }, context)).result).toMatch(
+      /exactly one/,
+    )
+    expect((await call('torrent-rename-path', { ids: [1], path: 'a', name: 7 }, context)).result).toMatch(
+      /name must be/,
+    )
+    expect(session.calls).toEqual([{ method: 'renamePath', id: 2, path: 'b/x.bin', name: 'y.bin' }])
+  })
+
   it('refuses a relative location', async () => {
     const session = createMemorySession([makeTorrent({ id: 1, name: 'a' })])
     expect(

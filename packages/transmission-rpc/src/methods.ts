@@ -127,6 +127,16 @@ const METHODS: Readonly<Record<string, Method>> = {
     if (ids.length > 0) await context.session.setLocation(ids, location, move)
     return done()
   },
+  'torrent-rename-path': async (args, context) => {
+    const selected = selectTorrents(context.session, args.ids, nowSeconds(context)).torrents
+    if (selected.length !== 1)
+      throw new RpcArgumentError('invalid-ids', 'torrent-rename-path must name exactly one torrent')
+    const path = plainString(args, 'path')
+    const name = plainString(args, 'name')
+    const id = selected[0]!.id
+    await context.session.renamePath(id, path, name)
+    return done({ id, path, name })
+  },
   'queue-move-top': queueMove('top'),
   'queue-move-up': queueMove('up'),
   'queue-move-down': queueMove('down'),
@@ -395,6 +405,14 @@ function stringList(args: Record<string, unknown>, name: string): string[] {
     throw new RpcArgumentError('invalid-argument', `${name} must be a list of strings`)
   }
   return value as string[]
+}
+
+function plainString(args: Record<string, unknown>, name: string): string {
+  const value = args[name]
+  if (typeof value !== 'string' || value === '' || value.includes('\0')) {
+    throw new RpcArgumentError('invalid-argument', `${name} must be a non-empty string`)
+  }
+  return value
 }
 
 function absolutePath(args: Record<string, unknown>, name: string): string {

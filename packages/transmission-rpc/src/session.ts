@@ -318,6 +318,11 @@ export interface RpcSession {
   set(ids: readonly number[], changes: RpcTorrentChanges): Promise<void>
   /** `move`: move the files there; otherwise look for them there. `location` is absolute. */
   setLocation(ids: readonly number[], location: string, move: boolean): Promise<void>
+  /**
+   * Renames the file or folder at `path` (as the torrent's `files` name it, `/`-separated, the torrent's
+   * folder first) to `name`, a single path component; the session refuses anything else.
+   */
+  renamePath(id: number, path: string, name: string): Promise<void>
   queueMove(ids: readonly number[], move: RpcQueueMove): Promise<void>
   settings(): RpcSettings
   /** Only the fields the client sent, each already type-checked. */

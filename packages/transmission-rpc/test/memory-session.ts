@@ -19,6 +19,7 @@ export type SessionCall =
   | { method: 'remove'; ids: number[]; deleteData: boolean }
   | { method: 'set'; ids: number[]; changes: RpcTorrentChanges }
   | { method: 'setLocation'; ids: number[]; location: string; move: boolean }
+  | { method: 'renamePath'; id: number; path: string; name: string }
   | { method: 'queueMove'; ids: number[]; move: RpcQueueMove }
   | { method: 'setSettings'; changes: Partial<RpcSettings> }
   | { method: 'close' }
@@ -196,6 +197,9 @@ export function createMemorySession(
     async setLocation(ids, location, move) {
       calls.push({ method: 'setLocation', ids: [...ids], location, move })
       update(ids, { downloadDir: location })
+    },
+    async renamePath(id, path, name) {
+      calls.push({ method: 'renamePath', id, path, name })
     },
     async queueMove(ids, move) {
       calls.push({ method: 'queueMove', ids: [...ids], move })

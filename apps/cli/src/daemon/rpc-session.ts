@@ -73,6 +73,7 @@ export function rpcSession(init: RpcSessionInit): RpcSession {
     async setLocation(list, location, move) {
       for (const id of list) await session.setLocation(id, location, { move })
     },
+    renamePath: (id, path, name) => session.renamePath(id, path, name),
     async queueMove(list, move: RpcQueueMove) {
       for (const id of list) await session.moveQueue(id, move)
     },
@@ -204,8 +205,9 @@ function toRpcTorrent(torrent: SessionTorrent, settings: SessionSettings): RpcTo
   const leftUntilDone = Math.max(0, sizeWhenDone - haveValid)
   const rateDownload = progress?.downloadRate ?? 0
   const rateUpload = progress?.uploadRate ?? 0
-  const files: RpcFile[] = (torrent.files ?? []).map((file) => ({
-    name: [...(meta?.multiFile ? [meta.name] : []), ...file.path].join('/'),
+  const paths = torrent.filePaths ?? []
+  const files: RpcFile[] = (torrent.files ?? []).map((file, index) => ({
+    name: (paths[index] ?? file.path).join('/'),
     length: file.length,
     bytesCompleted: file.verifiedBytes,
     wanted: file.priority !== 'skip',
