@@ -3,6 +3,7 @@
 // of `TorrentEvents` and `MetadataFetchEvents`, so logs, the CLI's `--json` and a daemon read fields, not
 // sentences. `describeAlert` gives the one-line text people read.
 import { formatPeerAddress, type PeerAddress } from '@bt/peer-address'
+import type { EncryptionPolicy } from './encryption-policy.js'
 import type { AllTrackersFailedError } from './errors.js'
 
 /** Why a peer's IP address was banned. */
@@ -49,7 +50,13 @@ export type Alert =
    * Every known peer failed to connect and none is left to try now: the swarm is stuck until new peers
    * come. `failures` counts the peers by how their last attempt failed.
    */
-  | { type: 'peers-unreachable'; known: number; failures: Record<DialFailure, number> }
+  | {
+      type: 'peers-unreachable'
+      known: number
+      failures: Record<DialFailure, number>
+      /** The swarm's encryption policy: it says what a hang-up likely means. */
+      encryption?: EncryptionPolicy
+    }
   | { type: 'tracker-failed'; url: string; error: Error }
   /** A web seed request failed; the seed backs off (or is dropped, see `web-seed-dropped`). */
   | { type: 'web-seed-failed'; url: string; error: Error }
@@ -78,7 +85,7 @@ export function describeAlert(alert: Alert): string {
     case 'peer-disconnected':
       return `peer ${formatPeerAddress(alert.address)} disconnected: ${alert.error.message}`
     case 'peers-unreachable':
-      return describeUnreachable(alert.known, alert.failures)
+      return describeUnreachable(alert.known, alert.failures, alert.encryption)
     case 'tracker-failed':
       return `tracker ${alert.url}: ${alert.error.message}`
     case 'all-trackers-failed':
@@ -102,11 +109,25 @@ const FAILURE_PHRASES: Record<DialFailure, string> = {
   protocol: 'answered with a wrong handshake',
 }
 
-function describeUnreachable(known: number, failures: Record<DialFailure, number>): string {
+/**
+ * What peers that refuse TCP or hang up during the handshake often are: ones that speak only uTP, or
+ * only MSE when we dialled plain — or, when we insist on MSE, ones that do not speak it.
+ */
+const UNREACHABLE_HINTS: Record<EncryptionPolicy, string> = {
+  prefer: ' (they may only speak uTP)',
+  require: ' (encryption is required: they may not accept it, or only speak uTP)',
+  allow: ' (they may require encryption or uTP)',
+  off: ' (they may require encryption or uTP)',
+}
+
+function describeUnreachable(
+  known: number,
+  failures: Record<DialFailure, number>,
+  encryption: EncryptionPolicy | undefined,
+): string {
   const peers = known === 1 ? 'the only known peer' : `all ${known} known peers`
   const kinds = (Object.keys(FAILURE_PHRASES) as DialFailure[]).filter((kind) => failures[kind] > 0)
-  // Peers that accept TCP and then hang up, or refuse TCP, are often ones that only speak MSE or uTP.
-  const hint = failures.connect + failures.handshake > 0 ? ' (they may require encryption or uTP)' : ''
+  const hint = failures.connect + failures.handshake > 0 ? UNREACHABLE_HINTS[encryption ?? 'allow'] : ''
   if (kinds.length === 1) return `${peers} ${FAILURE_PHRASES[kinds[0]!]}${hint}`
   const parts = kinds.map((kind) => `${failures[kind]} ${FAILURE_PHRASES[kind]}`)
   return `${peers} failed: ${parts.join(', ')}${hint}`

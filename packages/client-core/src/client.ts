@@ -1,13 +1,16 @@
 // A client: one identity (peer id, listen port), one tracker transport, one connection budget and one
 // ban list shared by its torrents and metadata fetches, and the listener that hands incoming peers to the
-// torrent they ask for (a banned address is turned away before its handshake is read).
+// torrent they ask for (a banned address is turned away before its handshake is read), plain or through
+// MSE as the encryption policy allows.
 import { createServer, type Server, type Socket } from 'node:net'
 import type { Dht } from '@bt/dht'
 import type { MagnetLink, Metainfo } from '@bt/metainfo'
+import { accept as acceptMse, req2Hash } from '@bt/mse'
 import { acceptPeer } from '@bt/peer-wire'
 import type { PieceStore } from '@bt/piece-store'
 import { BanList } from './ban-list.js'
 import { type ConnectionBudget, createConnectionBudget } from './connection-budget.js'
+import { DEFAULT_ENCRYPTION, type EncryptionPolicy, incomingRules } from './encryption-policy.js'
 import { DuplicateTorrentError } from './errors.js'
 import { MetadataFetch, type MetadataFetchInit } from './metadata-fetch.js'
 import { generatePeerId } from './peer-id.js'
@@ -34,6 +37,13 @@ export interface ClientInit {
    * caller owns it (starts, saves and closes it); it usually listens on the client's port number, UDP.
    */
   dht?: Dht
+  /**
+   * Message stream encryption (MSE/PE) for every torrent and fetch, dialling and accepting: `prefer`
+   * (default), `require`, `allow` or `off` — see `EncryptionPolicy`.
+   */
+  encryption?: EncryptionPolicy
+  /** How long an incoming peer has for its MSE and BitTorrent handshakes, each. Default 10 s. */
+  handshakeTimeoutMs?: number
 }
 
 export interface RemoveTorrentOptions {
@@ -83,6 +93,10 @@ export class Client {
   private dht: Dht | undefined
   /** One timer for every torrent and fetch of the client. */
   private readonly ticker = createTicker()
+  readonly encryption: EncryptionPolicy
+  private readonly handshakeTimeoutMs: number
+  /** Info hashes (hex) by `HASH('req2', infoHash)` (hex): how an MSE peer names its torrent. */
+  private readonly byReq2 = new Map<string, string>()
 
   constructor(init: ClientInit = {}) {
     this.peerId = init.peerId ?? generatePeerId()
@@ -91,6 +105,8 @@ export class Client {
     this.connectionBudget = createConnectionBudget(init.maxConnections ?? 200)
     this.bans = new BanList(init.banMs !== undefined ? { banMs: init.banMs } : {})
     this.dht = init.dht
+    this.encryption = init.encryption ?? DEFAULT_ENCRYPTION
+    this.handshakeTimeoutMs = init.handshakeTimeoutMs ?? 10_000
     this.sharedLimits = {
       upload: new RateLimiter(init.uploadLimit ?? 0),
       download: new RateLimiter(init.downloadLimit ?? 0),
@@ -138,9 +154,7 @@ export class Client {
       socket.destroy()
       return
     }
-    acceptPeer(socket, {
-      findTorrent: (infoHash) => this.ownerOf(infoHash)?.peerInit,
-    }).then(
+    this.handshake(socket).then(
       (conn) => {
         // Looked up again: the torrent may have been stopped (or its metadata fetched) meanwhile.
         const owner = this.ownerOf(conn.infoHash)
@@ -149,6 +163,48 @@ export class Client {
       },
       () => {},
     )
+  }
+
+  /**
+   * The incoming peer's MSE handshake (unless encryption is off), then its BitTorrent handshake: for
+   * the torrent MSE named, if it used MSE (a peer may not switch torrents between the two).
+   */
+  private async handshake(socket: Socket) {
+    const options = { handshakeTimeoutMs: this.handshakeTimeoutMs }
+    if (this.encryption === 'off') {
+      return acceptPeer(socket, { findTorrent: (infoHash) => this.ownerOf(infoHash)?.peerInit }, options)
+    }
+    const remoteAddress = { host: socket.remoteAddress ?? '', port: socket.remotePort ?? 0 }
+    const accepted = await acceptMse(
+      socket,
+      {
+        ...incomingRules(this.encryption),
+        findInfoHash: (req2) => {
+          const hex = this.byReq2.get(Buffer.from(req2).toString('hex'))
+          const infoHash = hex === undefined ? undefined : Buffer.from(hex, 'hex')
+          return infoHash !== undefined && this.ownerOf(infoHash) !== undefined ? infoHash : undefined
+        },
+      },
+      { timeoutMs: this.handshakeTimeoutMs },
+    )
+    const named = accepted.protocol === 'mse' ? Buffer.from(accepted.infoHash) : undefined
+    return acceptPeer(
+      accepted.stream,
+      {
+        findTorrent: (infoHash) =>
+          named === undefined || named.equals(infoHash) ? this.ownerOf(infoHash)?.peerInit : undefined,
+      },
+      { ...options, remoteAddress },
+    )
+  }
+
+  private indexReq2(infoHash: string): void {
+    this.byReq2.set(Buffer.from(req2Hash(Buffer.from(infoHash, 'hex'))).toString('hex'), infoHash)
+  }
+
+  private unindexReq2(infoHash: string): void {
+    if (this.byInfoHash.has(infoHash) || this.fetching.has(infoHash)) return
+    this.byReq2.delete(Buffer.from(req2Hash(Buffer.from(infoHash, 'hex'))).toString('hex'))
   }
 
   /** What an incoming peer's info hash is for: a torrent, or a magnet link whose metadata is being fetched. */
@@ -166,6 +222,7 @@ export class Client {
     if (running) return running
     const { announce = true, ...rest } = options
     const fetch = new MetadataFetch({
+      encryption: this.encryption,
       ...rest,
       magnet,
       peerId: this.peerId,
@@ -177,8 +234,10 @@ export class Client {
       ...(announce ? { transport: this.transport } : {}),
     })
     this.fetching.set(magnet.infoHash, fetch)
+    this.indexReq2(magnet.infoHash)
     const forget = () => {
       if (this.fetching.get(magnet.infoHash) === fetch) this.fetching.delete(magnet.infoHash)
+      this.unindexReq2(magnet.infoHash)
     }
     fetch.done.then(forget, forget)
     fetch.start()
@@ -190,6 +249,7 @@ export class Client {
     if (this.byInfoHash.has(meta.infoHash)) throw new DuplicateTorrentError(meta.infoHash)
     const { announce = true, ...rest } = options
     const torrent = new Torrent({
+      encryption: this.encryption,
       ...rest,
       meta,
       peerId: this.peerId,
@@ -203,6 +263,7 @@ export class Client {
     })
     this.active.add(torrent)
     this.byInfoHash.set(meta.infoHash, torrent)
+    this.indexReq2(meta.infoHash)
     torrent.start()
     return torrent
   }
@@ -230,6 +291,7 @@ export class Client {
   async remove(torrent: Torrent, options: RemoveTorrentOptions = {}): Promise<void> {
     if (!this.active.delete(torrent)) return
     if (this.byInfoHash.get(torrent.meta.infoHash) === torrent) this.byInfoHash.delete(torrent.meta.infoHash)
+    this.unindexReq2(torrent.meta.infoHash)
     await torrent.stop()
     if (options.deleteData) await torrent.store.destroy()
   }
@@ -243,6 +305,7 @@ export class Client {
     await Promise.allSettled([...this.active].map((torrent) => torrent.stop()))
     this.active.clear()
     this.byInfoHash.clear()
+    this.byReq2.clear()
     await closed
     await this.transport.close()
   }

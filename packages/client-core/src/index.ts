@@ -33,6 +33,12 @@ export {
 } from './client.js'
 export { type ConnectionBudget, createConnectionBudget, type ReleaseSlot } from './connection-budget.js'
 export {
+  DEFAULT_ENCRYPTION,
+  ENCRYPTION_POLICIES,
+  type EncryptionPolicy,
+  isEncryptionPolicy,
+} from './encryption-policy.js'
+export {
   AllTrackersFailedError,
   DuplicateTorrentError,
   InvalidMetadataError,

@@ -6,7 +6,6 @@
 // take a slot and send nothing cannot starve the download.
 import { canonicalIp, type PeerAddress } from '@bt/peer-address'
 import {
-  connectPeer,
   HandshakeError,
   type PeerConnection,
   PeerConnectionError,
@@ -16,6 +15,8 @@ import {
 import type { Alert, BanReason, DialFailure, DropReason } from './alerts.js'
 import type { BanList } from './ban-list.js'
 import type { ConnectionBudget, ReleaseSlot } from './connection-budget.js'
+import { DEFAULT_ENCRYPTION, type EncryptionPolicy } from './encryption-policy.js'
+import { dialPeer } from './peer-dialer.js'
 import { PeerList, type PeerSource } from './peer-list.js'
 
 /** What the swarm knows of an open connection; owners extend it with their own per-peer state. */
@@ -36,6 +37,8 @@ export interface DialOptions {
   connectTimeoutMs?: number | undefined
   /** Default 10 s. */
   handshakeTimeoutMs?: number | undefined
+  /** Message stream encryption when dialling (see `EncryptionPolicy`). Default `prefer`. */
+  encryption?: EncryptionPolicy | undefined
 }
 
 /** The dial options of a larger init object. */
@@ -43,8 +46,9 @@ export function dialOptions({
   peerRetryDelayMs,
   connectTimeoutMs,
   handshakeTimeoutMs,
+  encryption,
 }: DialOptions): DialOptions {
-  return { peerRetryDelayMs, connectTimeoutMs, handshakeTimeoutMs }
+  return { peerRetryDelayMs, connectTimeoutMs, handshakeTimeoutMs, encryption }
 }
 
 export interface SwarmInit<S extends SwarmPeer> extends DialOptions {
@@ -80,6 +84,8 @@ export class Swarm<S extends SwarmPeer> {
   private connecting = 0
   /** `peers-unreachable` was reported and nothing changed since. */
   private reportedUnreachable = false
+  /** Peers (by key) that hung up on MSE and answered a plain handshake: dialled plain from now on. */
+  private readonly plaintextPeers = new Set<string>()
   private readonly onBanned = (ip: string) => {
     for (const session of this.byConn.values()) {
       if (canonicalIp(session.address.host) === ip) this.closeOnPurpose(session, new Error('banned'))
@@ -145,13 +151,16 @@ export class Swarm<S extends SwarmPeer> {
         continue
       }
       this.connecting++
-      connectPeer(candidate.address, this.init.connectionInit, {
+      dialPeer(candidate.address, this.init.connectionInit, {
+        encryption: this.init.encryption ?? DEFAULT_ENCRYPTION,
+        plaintextKnown: this.plaintextPeers.has(candidate.key),
         signal: this.init.signal,
         connectTimeoutMs: this.init.connectTimeoutMs ?? 10_000,
         handshakeTimeoutMs: this.init.handshakeTimeoutMs ?? 10_000,
       }).then(
-        (conn) => {
+        ({ conn, fellBack }) => {
           this.connecting--
+          if (fellBack) this.plaintextPeers.add(candidate.key)
           this.open(candidate.key, candidate.address, conn, false, release)
         },
         (error: unknown) => {
@@ -257,7 +266,8 @@ export class Swarm<S extends SwarmPeer> {
     const failures = this.peers.allFailed()
     if (!failures) return
     this.reportedUnreachable = true
-    this.init.alert({ type: 'peers-unreachable', known: this.peers.size, failures })
+    const encryption = this.init.encryption ?? DEFAULT_ENCRYPTION
+    this.init.alert({ type: 'peers-unreachable', known: this.peers.size, failures, encryption })
   }
 
   private closeOnPurpose(session: S, reason: Error | undefined): void {
@@ -275,9 +285,25 @@ export class Swarm<S extends SwarmPeer> {
   }
 }
 
-/** How a dial failed: before TCP connected, during the BitTorrent handshake, or with a wrong handshake. */
+/** MSE failures where the peer answered, but not as MSE says (`@bt/mse`'s error names). */
+const MSE_PROTOCOL_ERRORS = new Set([
+  'MseSyncError',
+  'MseKeyError',
+  'MseVerificationError',
+  'MsePaddingError',
+  'MseMethodError',
+])
+/** MSE failures where the peer hung up or went silent mid-handshake. */
+const MSE_HANDSHAKE_ERRORS = new Set(['MseClosedError', 'MseTimeoutError'])
+
+/**
+ * How a dial failed: before TCP connected, during the BitTorrent (or MSE) handshake, or with a wrong
+ * handshake.
+ */
 export function dialFailure(error: unknown): DialFailure {
   if (error instanceof HandshakeError) return 'protocol'
+  if (error instanceof Error && MSE_PROTOCOL_ERRORS.has(error.name)) return 'protocol'
+  if (error instanceof Error && MSE_HANDSHAKE_ERRORS.has(error.name)) return 'handshake'
   if (error instanceof PeerTimeoutError) return error.phase === 'connect' ? 'connect' : 'handshake'
   if (error instanceof PeerConnectionError) {
     if (error.closedByPeer) return 'handshake'

@@ -236,7 +236,12 @@ describe('Swarm', () => {
     )
     await until(() => alerts.some((alert) => alert.type === 'peers-unreachable'), 'the report')
     expect(alerts.filter((alert) => alert.type === 'peers-unreachable')).toEqual([
-      { type: 'peers-unreachable', known: 3, failures: { connect: 1, handshake: 2, protocol: 0 } },
+      {
+        type: 'peers-unreachable',
+        known: 3,
+        failures: { connect: 1, handshake: 2, protocol: 0 },
+        encryption: 'prefer',
+      },
     ])
   })
 })

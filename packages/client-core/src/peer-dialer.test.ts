@@ -1,0 +1,87 @@
+// dialPeer's policy decisions against listeners of each kind: a plain-only peer (acceptPeer) is reached
+// with `prefer` by the fallback, which the result reports so the swarm remembers it; `require` never
+// falls back; a refused TCP connect is not retried plain.
+import { randomBytes } from 'node:crypto'
+import { type AddressInfo, createServer, type Server } from 'node:net'
+import { accept } from '@bt/mse'
+import { acceptPeer, type PeerConnection, type PeerConnectionInit } from '@bt/peer-wire'
+import { afterEach, describe, expect, it } from 'vitest'
+import type { EncryptionPolicy } from './encryption-policy.js'
+import { dialPeer } from './peer-dialer.js'
+import { dialFailure } from './swarm.js'
+
+const INFO_HASH = randomBytes(20)
+const servers: Server[] = []
+const conns: PeerConnection[] = []
+afterEach(async () => {
+  for (const conn of conns.splice(0)) conn.close()
+  await Promise.all(servers.splice(0).map((server) => new Promise((resolve) => server.close(resolve))))
+})
+
+function init(): PeerConnectionInit {
+  return { infoHash: INFO_HASH, peerId: Uint8Array.from([...Buffer.from('-BT0001-'), ...randomBytes(12)]) }
+}
+
+/** A listener that speaks plain BitTorrent only, or MSE (any method) first. */
+async function peer(host: string, kind: 'plain' | 'mse'): Promise<{ host: string; port: number }> {
+  const server = createServer(async (socket) => {
+    socket.on('error', () => {})
+    try {
+      const stream =
+        kind === 'plain'
+          ? socket
+          : (await accept(socket, { findInfoHash: () => INFO_HASH, allowPlaintext: false })).stream
+      const remoteAddress = { host: socket.remoteAddress ?? '', port: socket.remotePort ?? 0 }
+      conns.push(await acceptPeer(stream, { findTorrent: () => init() }, { remoteAddress }))
+    } catch {}
+  })
+  servers.push(server)
+  await new Promise<void>((resolve) => server.listen(0, host, resolve))
+  return { host, port: (server.address() as AddressInfo).port }
+}
+
+function dial(address: { host: string; port: number }, encryption: EncryptionPolicy, plaintextKnown = false) {
+  return dialPeer(address, init(), {
+    encryption,
+    plaintextKnown,
+    signal: new AbortController().signal,
+    connectTimeoutMs: 3000,
+    handshakeTimeoutMs: 3000,
+  }).then((dialed) => {
+    conns.push(dialed.conn)
+    return dialed
+  })
+}
+
+describe('dialPeer', () => {
+  it('prefer: MSE with an MSE peer, a remembered fallback with a plain one', async () => {
+    expect((await dial(await peer('127.0.40.50', 'mse'), 'prefer')).fellBack).toBe(false)
+    const plain = await peer('127.0.40.51', 'plain')
+    expect((await dial(plain, 'prefer')).fellBack).toBe(true)
+    // Known plain: dialled plain at once, no fallback to report.
+    expect((await dial(plain, 'prefer', true)).fellBack).toBe(false)
+  })
+
+  it('require: a plain peer fails as a handshake failure, never retried plain', async () => {
+    const error = await dial(await peer('127.0.40.52', 'plain'), 'require').catch((e: unknown) => e)
+    expect((error as Error).name).toMatch(/^Mse/)
+    expect(dialFailure(error)).toBe('handshake')
+  })
+
+  it('off and allow dial plain: an MSE-only peer refuses them', async () => {
+    const mseOnly = await peer('127.0.40.53', 'mse')
+    for (const policy of ['off', 'allow'] as const) {
+      const error = await dial(mseOnly, policy).catch((e: unknown) => e)
+      expect(error).toBeInstanceOf(Error)
+    }
+  })
+
+  it('a refused TCP connection is a connect failure, with no plain retry', async () => {
+    const server = createServer()
+    await new Promise<void>((resolve) => server.listen(0, '127.0.40.54', resolve))
+    const port = (server.address() as AddressInfo).port
+    await new Promise((resolve) => server.close(resolve))
+    const error = await dial({ host: '127.0.40.54', port }, 'prefer').catch((e: unknown) => e)
+    expect(dialFailure(error)).toBe('connect')
+  })
+})
