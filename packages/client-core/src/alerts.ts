@@ -31,6 +31,8 @@ export type DropReason =
   | 'no-metadata'
   /** A metadata request unanswered in time. */
   | 'metadata-timeout'
+  /** The torrent's peer limit was lowered below its connections. */
+  | 'peer-limit'
 
 /** How dialling a peer failed. */
 export type DialFailure =

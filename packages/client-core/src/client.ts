@@ -274,6 +274,11 @@ export class Client {
     if (limits.download !== undefined) this.sharedLimits.download.setRate(limits.download)
   }
 
+  /** Changes the client-wide cap on connections: above it new peers wait until some close. */
+  setMaxConnections(max: number): void {
+    this.connectionBudget.setMax(max)
+  }
+
   /** The torrents added and not removed, in the order they were added. */
   get torrents(): Torrent[] {
     return [...this.active]

@@ -35,6 +35,23 @@ describe('createConnectionBudget', () => {
     expect(client.used).toBe(3)
   })
 
+  it('setMax: a lowered cap keeps the slots taken and hands out none until below it', () => {
+    const budget = createConnectionBudget(3)
+    const slots = [budget.acquire(), budget.acquire(), budget.acquire()]
+    budget.setMax(1)
+    expect(budget.max).toBe(1)
+    expect(budget.available).toBe(0)
+    expect(budget.acquire()).toBeUndefined()
+    slots[0]!()
+    slots[1]!()
+    expect(budget.acquire()).toBeUndefined()
+    slots[2]!()
+    expect(budget.acquire()).toBeDefined()
+    budget.setMax(4)
+    expect(budget.available).toBe(3)
+    expect(() => budget.setMax(-2)).toThrow(RangeError)
+  })
+
   it('rejects a negative or fractional size', () => {
     expect(() => createConnectionBudget(-1)).toThrow(RangeError)
     expect(() => createConnectionBudget(1.5)).toThrow(RangeError)

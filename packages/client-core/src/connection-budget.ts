@@ -12,19 +12,30 @@ export interface ConnectionBudget {
   readonly available: number
   /** A slot, or `undefined` when this budget or a parent is full. */
   acquire(): ReleaseSlot | undefined
+  /** Changes the cap; slots taken beyond a lowered cap stay until released, new ones wait below it. */
+  setMax(max: number): void
 }
 
 /** A budget of `max` slots; with a `parent`, every slot also takes one of the parent's. */
-export function createConnectionBudget(max: number, parent?: ConnectionBudget): ConnectionBudget {
-  if (!Number.isInteger(max) || max < 0) throw new RangeError(`client-core: connection budget ${max}`)
+export function createConnectionBudget(initialMax: number, parent?: ConnectionBudget): ConnectionBudget {
+  const check = (max: number) => {
+    if (!Number.isInteger(max) || max < 0) throw new RangeError(`client-core: connection budget ${max}`)
+    return max
+  }
+  let max = check(initialMax)
   let used = 0
   return {
-    max,
+    get max() {
+      return max
+    },
+    setMax(next: number) {
+      max = check(next)
+    },
     get used() {
       return used
     },
     get available() {
-      const own = max - used
+      const own = Math.max(0, max - used)
       return parent ? Math.min(own, parent.available) : own
     },
     acquire() {

@@ -177,6 +177,8 @@ export class Torrent extends EventEmitter<TorrentEvents> {
   private readonly init: TorrentInit
   private readonly picker: PiecePicker<Sender>
   private readonly swarm: Swarm<PeerSession>
+  /** This torrent's cap on connections, a part of the client's. */
+  private readonly budget: ConnectionBudget
   private readonly intake: BlockIntake<Sender>
   private readonly webSeeding: WebSeeding
   private readonly smartBan = new SmartBan<string>()
@@ -276,9 +278,10 @@ export class Torrent extends EventEmitter<TorrentEvents> {
         metadataSize: infoBytes.length,
       },
     }
+    this.budget = createConnectionBudget(init.maxConnections ?? 50, init.connectionBudget)
     this.swarm = new Swarm<PeerSession>({
       connectionInit: { ...this.peerInit, infoHash: init.meta.infoHashBytes },
-      budget: createConnectionBudget(init.maxConnections ?? 50, init.connectionBudget),
+      budget: this.budget,
       bans: init.bans ?? new BanList(),
       signal: this.stopController.signal,
       ...dialOptions(init),
@@ -386,6 +389,25 @@ export class Torrent extends EventEmitter<TorrentEvents> {
   setRateLimits(limits: { upload?: number; download?: number }): void {
     if (limits.upload !== undefined) this.ownLimits.upload.setRate(limits.upload)
     if (limits.download !== undefined) this.ownLimits.download.setRate(limits.download)
+  }
+
+  /**
+   * Changes this torrent's connection cap at once: lowered, the connections beyond it close (those
+   * that gave us least first); raised, waiting peers are dialled.
+   */
+  setMaxConnections(max: number): void {
+    this.budget.setMax(max)
+    const surplus = this.swarm.size - max
+    if (surplus < 0) {
+      // Room again: the peers let go on good terms are worth dialling at once.
+      this.swarm.peers.forgiveCleanDisconnects()
+      this.swarm.dial()
+    }
+    if (surplus <= 0) return
+    const sessions = [...this.swarm.sessions()].sort((a, b) => a.rate.total - b.rate.total)
+    for (const session of sessions.slice(0, surplus)) {
+      this.swarm.drop(session, 'peer-limit', `the torrent's peer limit is now ${max}`, false)
+    }
   }
 
   /** Asks the trackers (and the DHT) for peers now, as far as their minimum intervals allow. */

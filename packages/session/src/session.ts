@@ -155,7 +155,7 @@ export interface Session {
    * component, on disk and in the torrent; the torrent's own folder (or single file) renames its `name`.
    */
   renamePath(id: number, path: string, name: string): Promise<void>
-  /** Sets the torrent's connection cap (applies from its next start), persisted. */
+  /** Sets the torrent's connection cap, at once and persisted. */
   setPeerLimit(id: number, peerLimit: number): Promise<void>
   /** Sets the torrent's own speed limits (bytes per second, 0: unlimited), at once and persisted. */
   setRateLimits(id: number, limits: { upload?: number; download?: number }): Promise<void>
@@ -410,6 +410,7 @@ class PersistedSession extends EventEmitter<SessionEvents> implements Session {
     // Written at every open: the file always says what this session runs with.
     await this.dir.writeSettings(this.current)
     this.client.setRateLimits(effectiveRateLimits(this.current))
+    this.client.setMaxConnections(this.current.peerLimitGlobal)
     this.nextId = await this.dir.readNextId(warn)
     const loaded = await this.dir.load(warn)
     loaded.sort((a, b) => a.record.queuePosition - b.record.queuePosition || a.record.id - b.record.id)
@@ -475,6 +476,7 @@ class PersistedSession extends EventEmitter<SessionEvents> implements Session {
     this.current = next
     await this.dir.writeSettings(next)
     this.client.setRateLimits(effectiveRateLimits(next))
+    this.client.setMaxConnections(next.peerLimitGlobal)
     for (const entry of this.entries.values()) this.checkSeedLimit(entry)
     this.schedule()
   }
@@ -750,6 +752,7 @@ class PersistedSession extends EventEmitter<SessionEvents> implements Session {
       throw new RangeError(`session: a peer limit must be an integer ≥ 1, got ${peerLimit}`)
     await entry.enqueue(async () => {
       entry.peerLimit = peerLimit
+      entry.run?.torrent?.setMaxConnections(peerLimit)
       this.persist(entry)
       this.changed(entry)
     })

@@ -83,7 +83,6 @@ SIGINT or SIGTERM stops every torrent cleanly and exits 0.`,
         io,
         options: { ...options, dht: overrides.dhtEnabled ?? saved.dhtEnabled },
         port: overrides.peerPort ?? saved.peerPort,
-        client: { maxConnections: saved.peerLimitGlobal },
       })
       // Ends on SIGINT/SIGTERM or Transmission's session-close.
       let requestClose = () => {}
