@@ -8,6 +8,8 @@ import { version } from './version.js'
 const helpFooter = `
 Exit codes: 0 success, 1 failure (bad input, I/O or network error), 2 usage error, 130 interrupted.
 Set BT_DEBUG=1 to print stack traces with errors.
+download, seed and stream encrypt peer connections (MSE/PE) as --encryption says: prefer (default),
+require, allow or off.
 Run 'bt <command> --help' for a command's options and output format.`
 
 export function createProgram(context: CommandContext): Command {

@@ -4,10 +4,10 @@
 // @bt/dht's bootstrapRouters), so nothing leaves loopback.
 import { mkdir } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
-import { type Client, type ClientInit, createClient } from '@bt/client-core'
+import { type Client, type ClientInit, createClient, type EncryptionPolicy } from '@bt/client-core'
 import { createDht, type Dht, loadDhtState } from '@bt/dht'
 import type { Command } from 'commander'
-import { collectHostPort, parseListenPort } from './arg-parsers.js'
+import { collectHostPort, parseEncryption, parseListenPort } from './arg-parsers.js'
 import type { CliIo } from './context.js'
 import { displayText } from './output.js'
 
@@ -36,6 +36,20 @@ export function addDhtOptions(command: Command): Command {
       '--state-dir <dir>',
       'where the DHT state is kept (default: $XDG_STATE_HOME/bt or ~/.local/state/bt)',
     )
+}
+
+export interface EncryptionOptionValues {
+  encryption: EncryptionPolicy
+}
+
+export function addEncryptionOption(command: Command): Command {
+  return command.option(
+    '--encryption <policy>',
+    'message stream encryption (MSE/PE): prefer (try encrypted, fall back to plain), require ' +
+      '(encrypted only, RC4, both ways), allow (dial plain, accept both), off (plain only)',
+    parseEncryption,
+    'prefer',
+  )
 }
 
 /** `--state-dir`, else `$XDG_STATE_HOME/bt`, else `~/.local/state/bt`; undefined when neither is known. */

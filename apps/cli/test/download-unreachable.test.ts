@@ -1,6 +1,7 @@
 // A silent hang is a bug: when the only peer is a libtorrent seeder that requires encryption (it closes
-// every plaintext handshake), `bt download` says so — on stderr in human mode, as a `peers-unreachable`
-// event with --json — instead of waiting without a word until it is interrupted.
+// every plaintext handshake) and bt is told to speak plain (`--encryption off`; by default it would
+// encrypt, see encryption.test.ts), `bt download` says so — on stderr in human mode, as a
+// `peers-unreachable` event with --json — instead of waiting without a word until it is interrupted.
 import { describeWithTools, type LibtorrentSeeder, startLibtorrentSeeder } from '@bt/test-helpers'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import {
@@ -21,7 +22,7 @@ const KIB = 1024
  */
 const RUN_MS = 12_000
 
-describeWithTools(['py:libtorrent'], 'bt download whose only peer requires encryption', () => {
+describeWithTools(['py:libtorrent'], 'bt download --encryption off, peer requires it', () => {
   let fixture: TorrentFixture
   let seeder: LibtorrentSeeder
 
@@ -47,7 +48,16 @@ describeWithTools(['py:libtorrent'], 'bt download whose only peer requires encry
     async () => {
       const dir = await freshDir(fixture, 'human')
       const run = await bt(
-        ['download', fixture.torrentPath, '-d', dir, '--peer', `${seeder.host}:${seeder.port}`],
+        [
+          'download',
+          fixture.torrentPath,
+          '-d',
+          dir,
+          '--encryption',
+          'off',
+          '--peer',
+          `${seeder.host}:${seeder.port}`,
+        ],
         {
           timeoutMs: RUN_MS,
         },
@@ -65,7 +75,17 @@ describeWithTools(['py:libtorrent'], 'bt download whose only peer requires encry
     async () => {
       const dir = await freshDir(fixture, 'json')
       const run = await bt(
-        ['download', fixture.torrentPath, '-d', dir, '--json', '--peer', `${seeder.host}:${seeder.port}`],
+        [
+          'download',
+          fixture.torrentPath,
+          '-d',
+          dir,
+          '--json',
+          '--encryption',
+          'off',
+          '--peer',
+          `${seeder.host}:${seeder.port}`,
+        ],
         { timeoutMs: RUN_MS },
       )
       expect(run.code, describeRun(run)).toBe(130)

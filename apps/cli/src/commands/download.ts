@@ -11,10 +11,17 @@ import { fileList, parseFileList, selectedPriorities } from '../file-selection.j
 import { displayText, writeJson, writeLines } from '../output.js'
 import { addSeedLimitOptions, hasSeedLimit, reportSeedEnd, seedLimitsOf, seedUntil } from '../seeding.js'
 import { openFileStore } from '../stores.js'
-import { addDhtOptions, type DhtOptionValues, openSwarmClient, rateLimits } from '../swarm-client.js'
+import {
+  addDhtOptions,
+  addEncryptionOption,
+  type DhtOptionValues,
+  type EncryptionOptionValues,
+  openSwarmClient,
+  rateLimits,
+} from '../swarm-client.js'
 import { isMagnetLink, loadTorrent } from '../torrent-source.js'
 
-export interface DownloadOptions extends DhtOptionValues {
+export interface DownloadOptions extends DhtOptionValues, EncryptionOptionValues {
   dir?: string
   output?: string
   port: number
@@ -53,7 +60,7 @@ export const registerDownload: RegisterCommand = (program, context) =>
 
 function defineDownload(command: Command, { io, signal }: CommandContext): void {
   addSeedLimitOptions(command)
-  addDhtOptions(command)
+  addEncryptionOption(addDhtOptions(command))
     .option(
       '-d, --dir <dir>',
       'directory that receives the content as DIR/<name> (default: the current directory)',
@@ -115,7 +122,7 @@ async function download(
     io,
     options,
     port: options.port,
-    client: rateLimits(options),
+    client: { ...rateLimits(options), encryption: options.encryption },
   })
   const { client } = swarm
   const onAbort = () => void swarm.close()

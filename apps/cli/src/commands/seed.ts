@@ -8,11 +8,17 @@ import { displayText, writeJson, writeLines } from '../output.js'
 import { formatBytes } from '../progress.js'
 import { addSeedLimitOptions, reportSeedEnd, seedLimitsOf, seedUntil } from '../seeding.js'
 import { openFileStore } from '../stores.js'
-import { addDhtOptions, type DhtOptionValues, openSwarmClient } from '../swarm-client.js'
+import {
+  addDhtOptions,
+  addEncryptionOption,
+  type DhtOptionValues,
+  type EncryptionOptionValues,
+  openSwarmClient,
+} from '../swarm-client.js'
 import { loadTorrent } from '../torrent-source.js'
 import { locateContent } from './verify.js'
 
-interface SeedOptions extends DhtOptionValues {
+interface SeedOptions extends DhtOptionValues, EncryptionOptionValues {
   port: number
   host?: string
   maxPeers: number
@@ -30,7 +36,7 @@ const STATUS_INTERVAL_MS = 5000
 export const registerSeed: RegisterCommand = (program, { io, signal }) => {
   const command = program.command('seed')
   addSeedLimitOptions(command)
-  addDhtOptions(command)
+  addEncryptionOption(addDhtOptions(command))
   command
     .description('check content against a torrent and serve it to the swarm until Ctrl-C')
     .argument('<torrent>', 'a .torrent file, or a magnet: link (its metadata is fetched from the swarm)')
@@ -62,7 +68,10 @@ the size or after T ("Stopped seeding: …"; --json: a "seeding-done" event).`,
         options,
         port: options.port,
         host: options.host,
-        client: options.uploadLimit ? { uploadLimit: options.uploadLimit } : {},
+        client: {
+          ...(options.uploadLimit ? { uploadLimit: options.uploadLimit } : {}),
+          encryption: options.encryption,
+        },
       })
       const { client, port } = swarm
       const onAbort = () => void swarm.close()

@@ -14,10 +14,17 @@ import { UsageError } from '../errors.js'
 import { numberedFiles, selectedPriorities } from '../file-selection.js'
 import { displayText, writeJson, writeLines } from '../output.js'
 import { openFileStore } from '../stores.js'
-import { addDhtOptions, type DhtOptionValues, openSwarmClient, rateLimits } from '../swarm-client.js'
+import {
+  addDhtOptions,
+  addEncryptionOption,
+  type DhtOptionValues,
+  type EncryptionOptionValues,
+  openSwarmClient,
+  rateLimits,
+} from '../swarm-client.js'
 import { loadTorrent } from '../torrent-source.js'
 
-interface StreamOptions extends DhtOptionValues {
+interface StreamOptions extends DhtOptionValues, EncryptionOptionValues {
   dir?: string
   file?: number
   httpHost: string
@@ -34,7 +41,7 @@ interface StreamOptions extends DhtOptionValues {
 
 export const registerStream: RegisterCommand = (program, { io, signal }) => {
   const command = program.command('stream')
-  addDhtOptions(command)
+  addEncryptionOption(addDhtOptions(command))
   command
     .description('download a torrent and serve its files over HTTP while it downloads (seekable)')
     .argument('<torrent>', 'a .torrent file, or a magnet: link')
@@ -88,7 +95,7 @@ Runs (and seeds) until Ctrl-C. The server binds to loopback; another --http-host
         io,
         options,
         port: options.port,
-        client: rateLimits(options),
+        client: { ...rateLimits(options), encryption: options.encryption },
       })
       const { client } = swarm
       const onAbort = () => void swarm.close()
