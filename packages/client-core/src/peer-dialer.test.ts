@@ -62,6 +62,23 @@ describe('dialPeer', () => {
     expect((await dial(plain, 'prefer', true)).fellBack).toBe(false)
   })
 
+  it('prefer: a peer that speaks MSE and then refuses the torrent is not retried plain', async () => {
+    let connections = 0
+    const server = createServer(async (socket) => {
+      connections++
+      socket.on('error', () => {})
+      const accepted = await accept(socket, { findInfoHash: () => INFO_HASH }).catch(() => undefined)
+      if (accepted === undefined) return
+      const remoteAddress = { host: '127.0.40.56', port: 1 }
+      await acceptPeer(accepted.stream, { findTorrent: () => undefined }, { remoteAddress }).catch(() => {})
+    })
+    servers.push(server)
+    await new Promise<void>((resolve) => server.listen(0, '127.0.40.55', resolve))
+    const port = (server.address() as AddressInfo).port
+    await expect(dial({ host: '127.0.40.55', port }, 'prefer')).rejects.toThrow()
+    expect(connections).toBe(1)
+  })
+
   it('require: a plain peer fails as a handshake failure, never retried plain', async () => {
     const error = await dial(await peer('127.0.40.52', 'plain'), 'require').catch((e: unknown) => e)
     expect((error as Error).name).toMatch(/^Mse/)

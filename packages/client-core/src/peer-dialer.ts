@@ -3,6 +3,7 @@
 // plain peer-wire dial. Failures keep peer-wire's classes (connect vs handshake) so the swarm's back-off
 // and its "all peers unreachable" report read them as before; an MSE-level failure keeps its own class.
 import { connect as netConnect, type Socket } from 'node:net'
+import type { Duplex } from 'node:stream'
 import { initiate } from '@bt/mse'
 import type { PeerAddress } from '@bt/peer-address'
 import {
@@ -39,30 +40,32 @@ export async function dialPeer(
 ): Promise<DialedPeer> {
   const methods = options.plaintextKnown ? undefined : outgoingMethods(options.encryption)
   if (methods === undefined) return { conn: await dialPlain(address, init, options), fellBack: false }
+  const socket = await connectTcp(address, options)
+  let stream: Duplex
   try {
-    const socket = await connectTcp(address, options)
     const handshake = encodeHandshake({
       reserved: init.reserved ?? reservedBytes({ extended: true, fast: true }),
       infoHash: init.infoHash,
       peerId: init.peerId,
     })
-    const { stream } = await initiate(
+    const mse = await initiate(
       socket,
       { infoHash: init.infoHash, methods, initialPayload: handshake },
       { signal: options.signal, timeoutMs: options.handshakeTimeoutMs },
     )
-    const conn = await openPeer(stream, address, init, {
-      signal: options.signal,
-      handshakeTimeoutMs: options.handshakeTimeoutMs,
-      handshakeSent: true,
-    })
-    return { conn, fellBack: false }
+    stream = mse.stream
   } catch (error) {
-    // Only a peer that took the TCP connection and then refused MSE gets a plain try.
-    if (!fallsBackToPlaintext(options.encryption) || options.signal.aborted || !reachedPeer(error))
-      throw error
+    // A peer that took the TCP connection and then failed MSE gets a plain try; one that spoke MSE and
+    // then failed the BitTorrent handshake inside it (ourselves, another torrent) would fail it again.
+    if (!fallsBackToPlaintext(options.encryption) || options.signal.aborted) throw error
     return { conn: await dialPlain(address, init, options), fellBack: true }
   }
+  const conn = await openPeer(stream, address, init, {
+    signal: options.signal,
+    handshakeTimeoutMs: options.handshakeTimeoutMs,
+    handshakeSent: true,
+  })
+  return { conn, fellBack: false }
 }
 
 function dialPlain(address: PeerAddress, init: PeerConnectionInit, options: DialPeerOptions) {
@@ -72,15 +75,6 @@ function dialPlain(address: PeerAddress, init: PeerConnectionInit, options: Dial
     handshakeTimeoutMs: options.handshakeTimeoutMs,
   })
 }
-
-/** False for failures before TCP connected (refused, unreachable, connect timeout). */
-function reachedPeer(error: unknown): boolean {
-  if (error instanceof PeerTimeoutError) return error.phase !== 'connect'
-  return !(error instanceof TcpConnectError)
-}
-
-/** TCP did not connect; a `PeerConnectionError`, so it reads as a connect failure. */
-class TcpConnectError extends PeerConnectionError {}
 
 function connectTcp(address: PeerAddress, options: DialPeerOptions): Promise<Socket> {
   options.signal.throwIfAborted()
@@ -92,7 +86,7 @@ function connectTcp(address: PeerAddress, options: DialPeerOptions): Promise<Soc
     )
     const onError = (error: Error) =>
       fail(
-        new TcpConnectError(`could not connect to ${address.host}:${address.port}: ${error.message}`, {
+        new PeerConnectionError(`could not connect to ${address.host}:${address.port}: ${error.message}`, {
           cause: error,
         }),
       )

@@ -74,6 +74,9 @@ export interface SwarmInit<S extends SwarmPeer> extends DialOptions {
   ranDry?(): void
 }
 
+/** Peers remembered as plain-only at most (a peer list holds 2000 by default). */
+const MAX_PLAINTEXT_PEERS = 4096
+
 export class Swarm<S extends SwarmPeer> {
   readonly peers: PeerList
   private readonly init: SwarmInit<S>
@@ -160,7 +163,7 @@ export class Swarm<S extends SwarmPeer> {
       }).then(
         ({ conn, fellBack }) => {
           this.connecting--
-          if (fellBack) this.plaintextPeers.add(candidate.key)
+          if (fellBack) this.rememberPlaintext(candidate.key)
           this.open(candidate.key, candidate.address, conn, false, release)
         },
         (error: unknown) => {
@@ -170,6 +173,15 @@ export class Swarm<S extends SwarmPeer> {
         },
       )
     }
+  }
+
+  private rememberPlaintext(key: string): void {
+    // Bounded like the peer list: the oldest entries go first (a Set keeps insertion order).
+    if (this.plaintextPeers.size >= MAX_PLAINTEXT_PEERS) {
+      const oldest = this.plaintextPeers.values().next().value
+      if (oldest !== undefined) this.plaintextPeers.delete(oldest)
+    }
+    this.plaintextPeers.add(key)
   }
 
   /** Bans the session's IP address client-wide: every swarm closes its connections from it. */

@@ -28,11 +28,10 @@ import {
 import { guardHandshake, type HandshakeOptions } from './handshake-guard.js'
 import { RC4_DROP } from './initiate.js'
 import { rc4Key, req1Hash, req3Hash, xor } from './mse-hashes.js'
+import { startsPlaintextHandshake } from './plaintext-handshake.js'
 import { plaintextStream } from './plaintext-stream.js'
 import { createRc4 } from './rc4.js'
 
-/** `\x13BitTorrent protocol`: how a plaintext handshake starts. */
-const PROTOCOL = Buffer.from('\x13BitTorrent protocol', 'latin1')
 const HASH_LENGTH = 20
 
 export interface AcceptInit {
@@ -72,13 +71,9 @@ export async function accept(
   const allowPlaintext = init.allowPlaintext ?? true
 
   return guardHandshake(socket, options, async (reader): Promise<AcceptedConnection> => {
-    const first = await reader.peek(1)
-    if (first[0] === PROTOCOL[0]) {
-      const start = await reader.peek(PROTOCOL.length)
-      if (start.subarray(0, PROTOCOL.length).equals(PROTOCOL)) {
-        if (!allowPlaintext) throw new MsePlaintextRefusedError()
-        return { protocol: 'bittorrent', stream: plaintextStream(socket, reader.detach()) }
-      }
+    if (await startsPlaintextHandshake(reader)) {
+      if (!allowPlaintext) throw new MsePlaintextRefusedError()
+      return { protocol: 'bittorrent', stream: plaintextStream(socket, reader.detach()) }
     }
     if (preference.length === 0) throw new MseEncryptionRefusedError()
 

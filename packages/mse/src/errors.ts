@@ -28,6 +28,18 @@ export class MseSyncError extends Error {
   }
 }
 
+/**
+ * The receiver answered our key with a plain BitTorrent handshake: it does not speak MSE (caught at
+ * once, rather than after the VC search times out).
+ */
+export class MsePlaintextReplyError extends Error {
+  override readonly name = 'MsePlaintextReplyError'
+
+  constructor() {
+    super('mse: the peer answered with a plain BitTorrent handshake')
+  }
+}
+
 /** The decrypted verification constant is not 8 zero bytes: the peer used other keys (a wrong info hash). */
 export class MseVerificationError extends Error {
   override readonly name = 'MseVerificationError'

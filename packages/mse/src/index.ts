@@ -7,6 +7,7 @@ export {
   MseMethodError,
   MsePaddingError,
   MsePlaintextRefusedError,
+  MsePlaintextReplyError,
   MseSyncError,
   MseTimeoutError,
   MseUnknownTorrentError,

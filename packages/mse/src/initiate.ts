@@ -9,9 +9,16 @@ import type { Duplex } from 'node:stream'
 import { type CryptoMethod, MAX_PADDING, methodBits, methodOf, randomPadding } from './crypto-method.js'
 import { generateKeyPair, KEY_LENGTH, sharedSecret } from './diffie-hellman.js'
 import { EncryptedStream } from './encrypted-stream.js'
-import { MseKeyError, MseMethodError, MsePaddingError, MseSyncError } from './errors.js'
+import {
+  MseKeyError,
+  MseMethodError,
+  MsePaddingError,
+  MsePlaintextReplyError,
+  MseSyncError,
+} from './errors.js'
 import { guardHandshake, type HandshakeOptions } from './handshake-guard.js'
 import { rc4Key, req1Hash, req2Hash, req3Hash, xor } from './mse-hashes.js'
+import { startsPlaintextHandshake } from './plaintext-handshake.js'
 import { plaintextStream } from './plaintext-stream.js'
 import { createRc4 } from './rc4.js'
 
@@ -58,6 +65,7 @@ export async function initiate(
   return guardHandshake(socket, options, async (reader) => {
     const keys = generateKeyPair()
     socket.write(Buffer.concat([keys.publicKey, randomPadding()]))
+    if (await startsPlaintextHandshake(reader)) throw new MsePlaintextReplyError()
     const secret = sharedSecret(keys, await reader.read(KEY_LENGTH))
     if (secret === undefined) throw new MseKeyError()
 

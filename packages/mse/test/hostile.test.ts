@@ -235,6 +235,16 @@ describe('the initiating side against hostile receivers', () => {
     expect((await rejection(initiated)).name).toBe('MseSyncError')
   })
 
+  it('a receiver that answers with a plain BitTorrent handshake is recognised at once', async () => {
+    const { left, right } = await pair()
+    const initiated = initiate(left, { infoHash: INFO_HASH }, { timeoutMs: 5000 })
+    await readBytes(right, 96)
+    right.write(Buffer.concat([Buffer.from('\x13BitTorrent protocol', 'latin1'), randomBytes(48)]))
+    const started = Date.now()
+    expect((await rejection(initiated)).name).toBe('MsePlaintextReplyError')
+    expect(Date.now() - started).toBeLessThan(1000)
+  })
+
   it('a receiver that hangs up after its key', async () => {
     const { left, right } = await pair()
     const peer = new RawPeer(right)
