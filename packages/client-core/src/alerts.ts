@@ -129,7 +129,9 @@ function describeUnreachable(
 ): string {
   const peers = known === 1 ? 'the only known peer' : `all ${known} known peers`
   const kinds = (Object.keys(FAILURE_PHRASES) as DialFailure[]).filter((kind) => failures[kind] > 0)
-  const hint = failures.connect + failures.handshake > 0 ? UNREACHABLE_HINTS[encryption ?? 'allow'] : ''
+  // Under `require` a wrong answer (a plain handshake to our key) says the same as a hang-up.
+  const telling = failures.connect + failures.handshake + (encryption === 'require' ? failures.protocol : 0)
+  const hint = telling > 0 ? UNREACHABLE_HINTS[encryption ?? 'allow'] : ''
   if (kinds.length === 1) return `${peers} ${FAILURE_PHRASES[kinds[0]!]}${hint}`
   const parts = kinds.map((kind) => `${failures[kind]} ${FAILURE_PHRASES[kind]}`)
   return `${peers} failed: ${parts.join(', ')}${hint}`

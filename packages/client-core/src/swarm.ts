@@ -304,6 +304,7 @@ const MSE_PROTOCOL_ERRORS = new Set([
   'MseVerificationError',
   'MsePaddingError',
   'MseMethodError',
+  'MsePlaintextReplyError',
 ])
 /** MSE failures where the peer hung up or went silent mid-handshake. */
 const MSE_HANDSHAKE_ERRORS = new Set(['MseClosedError', 'MseTimeoutError'])
