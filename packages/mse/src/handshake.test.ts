@@ -1,7 +1,7 @@
 // Our initiator against our receiver over real TCP: both methods, payload both ways, the initial
 // payload and bytes sent right behind the handshake delivered in order.
 import { randomBytes } from 'node:crypto'
-import type { Socket } from 'node:net'
+import { createServer, connect as netConnect, type Socket } from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
 import { readBytes, socketPair } from '../test/socket-pair.js'
 import { accept } from './accept.js'
@@ -17,6 +17,25 @@ async function pair() {
   const { left, right } = await socketPair()
   open.push(left, right)
   return { left, right }
+}
+
+/** A socket pair joined through a proxy that records every byte from left to right. */
+async function proxiedPair(): Promise<{ left: Socket; right: Socket; wire: Buffer[] }> {
+  const { left: toProxy, right: proxyIn } = await pair()
+  const wire: Buffer[] = []
+  const server = createServer()
+  await new Promise<void>((resolve) => server.listen(0, '127.0.40.1', resolve))
+  const accepted = new Promise<Socket>((resolve) => server.once('connection', resolve))
+  const proxyOut = netConnect({ host: '127.0.40.1', port: (server.address() as { port: number }).port })
+  const right = await accepted
+  server.close()
+  open.push(proxyOut, right)
+  proxyIn.on('data', (chunk: Buffer) => {
+    wire.push(Buffer.from(chunk))
+    proxyOut.write(chunk)
+  })
+  proxyOut.pipe(proxyIn)
+  return { left: toProxy, right, wire }
 }
 
 function lookup(...infoHashes: Uint8Array[]) {
@@ -50,6 +69,29 @@ describe('initiate ↔ accept', () => {
       ])
       expect(gotBig.equals(big)).toBe(true)
       expect(gotReply.equals(reply)).toBe(true)
+    })
+  }
+
+  for (const [method, visible] of [
+    ['rc4', false],
+    ['plaintext', true],
+  ] as const) {
+    it(`on the wire: the payload is ${visible ? 'in the clear' : 'never in the clear'} after ${method}`, async () => {
+      // left → recording proxy → right, so the test sees exactly the bytes the network carries.
+      const { left, right, wire } = await proxiedPair()
+      const infoHash = randomBytes(20)
+      const initialPayload = Buffer.from('\x13BitTorrent protocol: the initial payload')
+      const payload = Buffer.from('a payload that must not be readable on the wire '.repeat(50))
+      const [a, b] = await Promise.all([
+        initiate(left, { infoHash, methods: [method], initialPayload }),
+        accept(right, { findInfoHash: lookup(infoHash) }),
+      ])
+      a.stream.write(payload)
+      await readBytes(b.stream, initialPayload.length + payload.length)
+      const seen = Buffer.concat(wire)
+      // The initial payload travels RC4-encrypted even when plaintext is selected afterwards.
+      expect(seen.includes(initialPayload)).toBe(false)
+      expect(seen.includes(payload)).toBe(visible)
     })
   }
 
