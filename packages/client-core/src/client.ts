@@ -93,7 +93,7 @@ export class Client {
   private dht: Dht | undefined
   /** One timer for every torrent and fetch of the client. */
   private readonly ticker = createTicker()
-  readonly encryption: EncryptionPolicy
+  private policy: EncryptionPolicy
   private readonly handshakeTimeoutMs: number
   /** Info hashes (hex) by `HASH('req2', infoHash)` (hex): how an MSE peer names its torrent. */
   private readonly byReq2 = new Map<string, string>()
@@ -105,7 +105,7 @@ export class Client {
     this.connectionBudget = createConnectionBudget(init.maxConnections ?? 200)
     this.bans = new BanList(init.banMs !== undefined ? { banMs: init.banMs } : {})
     this.dht = init.dht
-    this.encryption = init.encryption ?? DEFAULT_ENCRYPTION
+    this.policy = init.encryption ?? DEFAULT_ENCRYPTION
     this.handshakeTimeoutMs = init.handshakeTimeoutMs ?? 10_000
     this.sharedLimits = {
       upload: new RateLimiter(init.uploadLimit ?? 0),
@@ -120,6 +120,21 @@ export class Client {
   useDht(dht: Dht): void {
     this.dht = dht
   }
+
+  /** The encryption policy (see `EncryptionPolicy`). */
+  get encryption(): EncryptionPolicy {
+    return this.policy
+  }
+
+  /**
+   * Changes the encryption policy at once for incoming peers and for the next dial of every torrent and
+   * fetch (ones given their own `encryption` keep it); open connections stay as they are.
+   */
+  setEncryption(policy: EncryptionPolicy): void {
+    this.policy = policy
+  }
+
+  private readonly currentPolicy = () => this.policy
 
   /** The port announced to trackers: the listening port once `listen()` resolved. */
   get port(): number {
@@ -171,14 +186,14 @@ export class Client {
    */
   private async handshake(socket: Socket) {
     const options = { handshakeTimeoutMs: this.handshakeTimeoutMs }
-    if (this.encryption === 'off') {
+    if (this.policy === 'off') {
       return acceptPeer(socket, { findTorrent: (infoHash) => this.ownerOf(infoHash)?.peerInit }, options)
     }
     const remoteAddress = { host: socket.remoteAddress ?? '', port: socket.remotePort ?? 0 }
     const accepted = await acceptMse(
       socket,
       {
-        ...incomingRules(this.encryption),
+        ...incomingRules(this.policy),
         findInfoHash: (req2) => {
           const hex = this.byReq2.get(Buffer.from(req2).toString('hex'))
           const infoHash = hex === undefined ? undefined : Buffer.from(hex, 'hex')
@@ -222,7 +237,7 @@ export class Client {
     if (running) return running
     const { announce = true, ...rest } = options
     const fetch = new MetadataFetch({
-      encryption: this.encryption,
+      encryption: this.currentPolicy,
       ...rest,
       magnet,
       peerId: this.peerId,
@@ -249,7 +264,7 @@ export class Client {
     if (this.byInfoHash.has(meta.infoHash)) throw new DuplicateTorrentError(meta.infoHash)
     const { announce = true, ...rest } = options
     const torrent = new Torrent({
-      encryption: this.encryption,
+      encryption: this.currentPolicy,
       ...rest,
       meta,
       peerId: this.peerId,

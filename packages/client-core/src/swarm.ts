@@ -37,8 +37,11 @@ export interface DialOptions {
   connectTimeoutMs?: number | undefined
   /** Default 10 s. */
   handshakeTimeoutMs?: number | undefined
-  /** Message stream encryption when dialling (see `EncryptionPolicy`). Default `prefer`. */
-  encryption?: EncryptionPolicy | undefined
+  /**
+   * Message stream encryption when dialling (see `EncryptionPolicy`), or a function read at every dial
+   * (a client passes its own, so `Client.setEncryption` reaches torrents already running). Default `prefer`.
+   */
+  encryption?: EncryptionPolicy | (() => EncryptionPolicy) | undefined
 }
 
 /** The dial options of a larger init object. */
@@ -155,7 +158,7 @@ export class Swarm<S extends SwarmPeer> {
       }
       this.connecting++
       dialPeer(candidate.address, this.init.connectionInit, {
-        encryption: this.init.encryption ?? DEFAULT_ENCRYPTION,
+        encryption: this.encryption(),
         plaintextKnown: this.plaintextPeers.has(candidate.key),
         signal: this.init.signal,
         connectTimeoutMs: this.init.connectTimeoutMs ?? 10_000,
@@ -173,6 +176,11 @@ export class Swarm<S extends SwarmPeer> {
         },
       )
     }
+  }
+
+  private encryption(): EncryptionPolicy {
+    const policy = this.init.encryption
+    return typeof policy === 'function' ? policy() : (policy ?? DEFAULT_ENCRYPTION)
   }
 
   private rememberPlaintext(key: string): void {
@@ -278,7 +286,7 @@ export class Swarm<S extends SwarmPeer> {
     const failures = this.peers.allFailed()
     if (!failures) return
     this.reportedUnreachable = true
-    const encryption = this.init.encryption ?? DEFAULT_ENCRYPTION
+    const encryption = this.encryption()
     this.init.alert({ type: 'peers-unreachable', known: this.peers.size, failures, encryption })
   }
 

@@ -99,6 +99,33 @@ describe('encryption policies between two clients', () => {
     })
   }
 
+  it('setEncryption reaches a running torrent: off fails against require, prefer then completes', async () => {
+    const peer = await seeder('require')
+    const client = createClient({ encryption: 'off' })
+    clients.push(client)
+    const store = createMemoryStore(meta)
+    const alerts: Alert[] = []
+    const torrent = client.add(meta, { store, announce: false, peers: [peer], peerRetryDelayMs: 200 })
+    torrent.on('alert', (alert) => alerts.push(alert))
+    expect((await unreachable(alerts)).encryption).toBe('off')
+    client.setEncryption('prefer')
+    expect(client.encryption).toBe('prefer')
+    await torrent.done
+    expect((await downloaded(store)).equals(content)).toBe(true)
+  })
+
+  it('setEncryption reaches incoming peers: a seeder switched to require turns a plain leecher away', async () => {
+    const client = createClient({ encryption: 'allow' })
+    clients.push(client)
+    const host = `127.0.40.${nextHost++}`
+    const port = await client.listen({ port: 0, host })
+    client.add(meta, { store: await filledMemoryStore(meta, content), seed: true, announce: false })
+    client.setEncryption('require')
+    const { torrent, alerts } = leecher('allow', { host, port })
+    expect((await unreachable(alerts)).failures.handshake).toBe(1)
+    expect(torrent.progress().piecesVerified).toBe(0)
+  })
+
   it('a require leecher fetches a magnet link’s metadata from a require seeder', async () => {
     const peer = await seeder('require')
     const client = createClient({ encryption: 'require' })
