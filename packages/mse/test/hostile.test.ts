@@ -187,6 +187,30 @@ describe('the receiving side against hostile initiators', () => {
   })
 })
 
+describe('the receiving side hands on what came behind step 3', () => {
+  for (const method of ['rc4', 'plaintext'] as const) {
+    it(`${method}: the initial payload, then bytes sent in the same write, in order`, async () => {
+      const { left, right } = await pair()
+      const peer = new RawPeer(left)
+      peer.sendKey(100)
+      const accepted = accept(right, { findInfoHash: knows })
+      await peer.readKey()
+      const ia = randomBytes(68)
+      const after = randomBytes(3000)
+      // An initiator offering plaintext only knows the answer and may send plain bytes at once.
+      const encrypt = peer.sendStep3(INFO_HASH, { provide: method === 'rc4' ? 0x02 : 0x01, ia, padC: 17 })
+      const tail = Buffer.from(after)
+      if (method === 'rc4') encrypt.update(tail)
+      left.write(tail)
+      const result = await accepted
+      expect(result).toMatchObject({ protocol: 'mse', method })
+      expect(
+        (await readBytes(result.stream, ia.length + after.length)).equals(Buffer.concat([ia, after])),
+      ).toBe(true)
+    })
+  }
+})
+
 describe('the initiating side against hostile receivers', () => {
   it('PadB over 512 bytes: no VC within 512 + 8 bytes', async () => {
     const { left, right } = await pair()
