@@ -26,11 +26,9 @@ import {
   MseVerificationError,
 } from './errors.js'
 import { guardHandshake, type HandshakeOptions } from './handshake-guard.js'
-import { RC4_DROP } from './initiate.js'
-import { rc4Key, req1Hash, req3Hash, xor } from './mse-hashes.js'
+import { mseKeystream, req1Hash, req3Hash, xor } from './mse-hashes.js'
 import { startsPlaintextHandshake } from './plaintext-handshake.js'
 import { plaintextStream } from './plaintext-stream.js'
-import { createRc4 } from './rc4.js'
 
 const HASH_LENGTH = 20
 
@@ -94,8 +92,8 @@ export async function accept(
       throw new TypeError('mse: findInfoHash must return a 20-byte info hash')
     }
 
-    const decrypt = createRc4(rc4Key('keyA', secret, infoHash), RC4_DROP)
-    const encrypt = createRc4(rc4Key('keyB', secret, infoHash), RC4_DROP)
+    const decrypt = mseKeystream('keyA', secret, infoHash)
+    const encrypt = mseKeystream('keyB', secret, infoHash)
     const fixed = Buffer.from(await reader.read(8 + 4 + 2))
     decrypt.update(fixed)
     for (let i = 0; i < 8; i++) if (fixed[i] !== 0) throw new MseVerificationError()

@@ -17,12 +17,10 @@ import {
   MseSyncError,
 } from './errors.js'
 import { guardHandshake, type HandshakeOptions } from './handshake-guard.js'
-import { rc4Key, req1Hash, req2Hash, req3Hash, xor } from './mse-hashes.js'
+import { mseKeystream, req1Hash, req2Hash, req3Hash, xor } from './mse-hashes.js'
 import { startsPlaintextHandshake } from './plaintext-handshake.js'
 import { plaintextStream } from './plaintext-stream.js'
-import { createRc4 } from './rc4.js'
 
-export const RC4_DROP = 1024
 const VC_LENGTH = 8
 
 export interface InitiateInit {
@@ -69,8 +67,8 @@ export async function initiate(
     const secret = sharedSecret(keys, await reader.read(KEY_LENGTH))
     if (secret === undefined) throw new MseKeyError()
 
-    const encrypt = createRc4(rc4Key('keyA', secret, infoHash), RC4_DROP)
-    const decrypt = createRc4(rc4Key('keyB', secret, infoHash), RC4_DROP)
+    const encrypt = mseKeystream('keyA', secret, infoHash)
+    const decrypt = mseKeystream('keyB', secret, infoHash)
     // VC (zeros), crypto_provide, len(PadC) = 0, len(IA), IA.
     const sealed = Buffer.alloc(VC_LENGTH + 4 + 2 + 2 + payload.length)
     sealed.writeUInt32BE(provide, VC_LENGTH)

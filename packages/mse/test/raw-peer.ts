@@ -2,8 +2,8 @@
 // breaks exactly one thing (too much padding, a wrong VC, an unoffered method…) and nothing else.
 import type { Socket } from 'node:net'
 import { generateKeyPair, type KeyPair, sharedSecret } from '../src/diffie-hellman.js'
-import { rc4Key, req1Hash, req2Hash, req3Hash, xor } from '../src/mse-hashes.js'
-import { createRc4, type Rc4 } from '../src/rc4.js'
+import { mseKeystream, req1Hash, req2Hash, req3Hash, xor } from '../src/mse-hashes.js'
+import type { Rc4 } from '../src/rc4.js'
 import { readBytes } from './socket-pair.js'
 
 export class RawPeer {
@@ -26,7 +26,7 @@ export class RawPeer {
   }
 
   cipher(side: 'keyA' | 'keyB', infoHash: Uint8Array): Rc4 {
-    return createRc4(rc4Key(side, this.secret!, infoHash), 1024)
+    return mseKeystream(side, this.secret!, infoHash)
   }
 
   /** The initiator's third message, with every field the test's to choose. */
