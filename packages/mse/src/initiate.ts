@@ -30,7 +30,7 @@ export interface InitiateInit {
   methods?: readonly CryptoMethod[]
   /**
    * Sent (RC4-encrypted) within the handshake, saving a round trip: usually our BitTorrent handshake.
-   * At most 65535 bytes.
+   * At most 65535 bytes by the spec; libtorrent hangs up on more than 68, so send the handshake alone.
    */
   initialPayload?: Uint8Array
 }
