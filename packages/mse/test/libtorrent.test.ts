@@ -162,6 +162,14 @@ describeWithTools(['py:libtorrent'], 'MSE against libtorrent with encryption for
     await downloadAndVerify(connection, [1, meta.pieceCount - 1])
   })
 
+  it('libtorrent with default settings, offered both methods, selects plaintext (prefer_rc4 is off)', async () => {
+    const started = await startLibtorrentSeeder({ torrentPath, savePath: dir, host: '127.0.40.12' })
+    seeders.push(started)
+    const { method, connection } = await encryptedConnection(started, ['rc4', 'plaintext'])
+    expect(method).toBe('plaintext')
+    await downloadAndVerify(connection, [2])
+  })
+
   it('an RC4-only offer to that seeder fails cleanly', async () => {
     const seed = seeders[1]!
     await expect(encryptedConnection(seed, ['rc4'])).rejects.toThrow()
