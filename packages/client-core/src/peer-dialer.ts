@@ -8,13 +8,12 @@ import { initiate } from '@bt/mse'
 import type { PeerAddress } from '@bt/peer-address'
 import {
   connectPeer,
-  encodeHandshake,
   openPeer,
+  ourHandshake,
   type PeerConnection,
   PeerConnectionError,
   type PeerConnectionInit,
   PeerTimeoutError,
-  reservedBytes,
 } from '@bt/peer-wire'
 import { type EncryptionPolicy, fallsBackToPlaintext, outgoingMethods } from './encryption-policy.js'
 
@@ -43,14 +42,9 @@ export async function dialPeer(
   const socket = await connectTcp(address, options)
   let stream: Duplex
   try {
-    const handshake = encodeHandshake({
-      reserved: init.reserved ?? reservedBytes({ extended: true, fast: true }),
-      infoHash: init.infoHash,
-      peerId: init.peerId,
-    })
     const mse = await initiate(
       socket,
-      { infoHash: init.infoHash, methods, initialPayload: handshake },
+      { infoHash: init.infoHash, methods, initialPayload: ourHandshake(init) },
       { signal: options.signal, timeoutMs: options.handshakeTimeoutMs },
     )
     stream = mse.stream

@@ -12,11 +12,10 @@ import { type Metainfo, parseTorrent } from '@bt/metainfo'
 import {
   acceptPeer,
   connectPeer,
-  encodeHandshake,
   openPeer,
+  ourHandshake,
   type PeerConnection,
   type PeerConnectionInit,
-  reservedBytes,
 } from '@bt/peer-wire'
 import {
   describeWithTools,
@@ -93,14 +92,9 @@ describeWithTools(['py:libtorrent'], 'MSE against libtorrent with encryption for
 
   async function encryptedConnection(seed: LibtorrentSeeder, methods: CryptoMethod[]) {
     const init = ourInit()
-    const handshake = encodeHandshake({
-      reserved: reservedBytes({ extended: true, fast: true }),
-      infoHash: init.infoHash,
-      peerId: init.peerId,
-    })
     const mse = await initiate(
       await dial(seed),
-      { infoHash: meta.infoHashBytes, methods, initialPayload: handshake },
+      { infoHash: meta.infoHashBytes, methods, initialPayload: ourHandshake(init) },
       { timeoutMs: 10_000 },
     )
     const connection = await openPeer(mse.stream, seed, init, { handshakeSent: true })

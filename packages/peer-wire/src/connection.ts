@@ -138,6 +138,7 @@ const OUTBOX_SIZE = 16 * 1024
 /** `have` messages remembered before the piece count is known; far more than a metadata exchange sees. */
 const MAX_PENDING_HAVES = 1 << 16
 const EMPTY = new Uint8Array(0)
+const DEFAULT_RESERVED = reservedBytes({ extended: true, fast: true })
 
 type Phase = 'connecting' | 'handshake' | 'open' | 'closed'
 
@@ -309,7 +310,7 @@ export class PeerConnection extends EventEmitter<PeerConnectionEvents> {
       socket.once('connect', this.onConnect)
     } else {
       this.startHandshake()
-      if (mode === 'open') this.writeRaw(encodeHandshake(this.ourHandshake(this.init!)))
+      if (mode === 'open') this.writeRaw(ourHandshake(this.init!))
     }
   }
 
@@ -603,7 +604,7 @@ export class PeerConnection extends EventEmitter<PeerConnectionEvents> {
     if (this.phase !== 'connecting') return
     clearTimeout(this.openTimer)
     this.startHandshake()
-    this.writeRaw(encodeHandshake(this.ourHandshake(this.init!)))
+    this.writeRaw(ourHandshake(this.init!))
   }
 
   private readonly onData = (chunk: Buffer) => {
@@ -656,14 +657,6 @@ export class PeerConnection extends EventEmitter<PeerConnectionEvents> {
       DEFAULT_HANDSHAKE_TIMEOUT,
     )
     this.openTimer = setTimeout(() => this.close(new PeerTimeoutError('handshake', timeout)), timeout)
-  }
-
-  private ourHandshake(init: PeerConnectionInit) {
-    return {
-      reserved: init.reserved ?? reservedBytes({ extended: true, fast: true }),
-      infoHash: init.infoHash,
-      peerId: init.peerId,
-    }
   }
 
   private readHandshake(): void {
@@ -729,7 +722,7 @@ export class PeerConnection extends EventEmitter<PeerConnectionEvents> {
           return
         }
         this.init = full
-        this.writeRaw(encodeHandshake(this.ourHandshake(full)))
+        this.writeRaw(ourHandshake(full))
         this.readHandshake()
       },
       (error: unknown) => this.close(error instanceof Error ? error : new Error(String(error))),
@@ -739,7 +732,7 @@ export class PeerConnection extends EventEmitter<PeerConnectionEvents> {
   private open(handshake: { reserved: Uint8Array; infoHash: Uint8Array; peerId: Uint8Array }): void {
     const init = this.init!
     this.remote = handshake
-    const ours = readReserved(this.ourHandshake(init).reserved)
+    const ours = readReserved(init.reserved ?? DEFAULT_RESERVED)
     const theirs = readReserved(handshake.reserved)
     this.fast = ours.fast && theirs.fast
     this.extended = ours.extended && theirs.extended
@@ -977,6 +970,18 @@ export class PeerConnection extends EventEmitter<PeerConnectionEvents> {
     this.lastSent = Date.now()
     this.socket.write(bytes)
   }
+}
+
+/**
+ * The 68-byte handshake a connection with `init` sends: for a layer below that carries it itself (MSE's
+ * initial payload), before `openPeer(…, { handshakeSent: true })`.
+ */
+export function ourHandshake(init: PeerConnectionInit): Uint8Array {
+  return encodeHandshake({
+    reserved: init.reserved ?? DEFAULT_RESERVED,
+    infoHash: init.infoHash,
+    peerId: init.peerId,
+  })
 }
 
 function checkInit(init: PeerConnectionInit): void {

@@ -7,6 +7,7 @@ export {
   type NamedExtendedMessage,
   type OpenPeerOptions,
   openPeer,
+  ourHandshake,
   type PeerAddressLike,
   type PeerConnection,
   type PeerConnectionEvents,
