@@ -7,8 +7,13 @@ import { dirname } from 'node:path'
 
 export interface Measured {
   wallSeconds: number
+  /** User + system. */
   cpuSeconds: number
+  userSeconds: number
+  systemSeconds: number
   peakRssMiB: number
+  /** Page faults served without I/O: memory the process made the kernel hand it. */
+  minorFaults: number
 }
 
 /** Writes `bytes` random bytes to `path` unless a file of that size is already there. */
@@ -38,7 +43,7 @@ export function timedProcess(
   args: readonly string[],
   okCodes: readonly number[] = [0],
 ): TimedProcess {
-  const child = spawn('/usr/bin/time', ['-f', 'BENCH %x %e %U %S %M', command, ...args], {
+  const child = spawn('/usr/bin/time', ['-f', 'BENCH %x %e %U %S %M %R', command, ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,
   })
@@ -67,7 +72,7 @@ export function timedProcess(
     child.once('error', reject)
     // 'close', not 'exit': the exit can be reported before the last of stderr (time's report) is read.
     child.once('close', () => {
-      const line = /BENCH (-?\d+) ([\d.]+) ([\d.]+) ([\d.]+) (\d+)/.exec(stderr)
+      const line = /BENCH (-?\d+) ([\d.]+) ([\d.]+) ([\d.]+) (\d+) (\d+)/.exec(stderr)
       if (!line || !okCodes.includes(Number(line[1]))) {
         const why = line ? `exited with ${line[1]}` : 'ended without a report from /usr/bin/time'
         reject(new Error(`${command} ${why}:\n${stderr.slice(-2000)}`))
@@ -76,7 +81,10 @@ export function timedProcess(
       resolve({
         wallSeconds: Number(line[2]),
         cpuSeconds: Number(line[3]) + Number(line[4]),
+        userSeconds: Number(line[3]),
+        systemSeconds: Number(line[4]),
         peakRssMiB: Number(line[5]) / 1024,
+        minorFaults: Number(line[6]),
       })
     })
   })

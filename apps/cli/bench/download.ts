@@ -28,9 +28,14 @@ const created = await createTorrent(payload, { pieceLength: 1024 * 1024, announc
 await writeFile(torrentPath, created.torrent)
 const seeder = await startLibtorrentSeeder({ torrentPath, savePath: seedDir, timeoutMs: 300_000 })
 
+const wrapper = process.env.BT_WRAPPER?.split(' ').filter(Boolean) ?? []
 const allLeechers: Record<string, (out: string) => Promise<Measured>> = {
+  // BT_WRAPPER runs bt under another program (e.g. "perf record -g -o /tmp/bt.perf --"), BT_NODE_FLAGS
+  // passes Node flags (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof").
   bt: (out) =>
-    timed(process.execPath, [
+    timed(wrapper[0] ?? process.execPath, [
+      ...wrapper.slice(1),
+      ...(wrapper.length > 0 ? [process.execPath] : []),
       ...(process.env.BT_NODE_FLAGS?.split(' ') ?? []),
       bt,
       'download',
@@ -56,7 +61,10 @@ const allLeechers: Record<string, (out: string) => Promise<Measured>> = {
 }
 
 const chosen = (process.env.BENCH_LEECHERS ?? 'bt,libtorrent,aria2c').split(',')
-const leechers = Object.fromEntries(Object.entries(allLeechers).filter(([name]) => chosen.includes(name)))
+// In the order given: what ran just before a leecher changes its system time on this VM.
+const leechers = Object.fromEntries(
+  chosen.flatMap((name) => (allLeechers[name] ? [[name, allLeechers[name]] as const] : [])),
+)
 const results = new Map<string, Measured[]>(Object.keys(leechers).map((name) => [name, []]))
 try {
   for (let run = 0; run < runs; run++) {
@@ -68,6 +76,10 @@ try {
       if ((await sha1File(join(out, 'payload.bin'))) !== expected)
         throw new Error(`${name}: downloaded data differs`)
       results.get(name)!.push(measured)
+      // Every run, so a slow first one shows rather than hides in the median.
+      console.log(
+        `run ${run + 1} ${name.padEnd(11)} ${((sizeMiB * 1024 * 1024) / 1e6 / measured.wallSeconds).toFixed(0).padStart(4)} MB/s  user ${measured.userSeconds.toFixed(2)} s  sys ${measured.systemSeconds.toFixed(2)} s  RSS ${measured.peakRssMiB.toFixed(0)} MiB  minor faults ${measured.minorFaults}`,
+      )
       await rm(out, { recursive: true, force: true })
     }
   }
@@ -84,6 +96,9 @@ const rows = [...results].map(([name, list]) => {
     name,
     mbps: mb / wall,
     cpu: median(list.map((m) => m.cpuSeconds)),
+    user: median(list.map((m) => m.userSeconds)),
+    sys: median(list.map((m) => m.systemSeconds)),
+    faults: median(list.map((m) => m.minorFaults)),
     rss: median(list.map((m) => m.peakRssMiB)),
   }
 })
@@ -91,9 +106,9 @@ const reference = rows.find((row) => row.name === 'libtorrent')?.mbps ?? Number.
 console.log(
   `\n${sizeMiB} MiB, 1 MiB pieces, one libtorrent seeder on loopback; median of ${runs} run(s), verified`,
 )
-console.log('leecher        wall MB/s   CPU s   peak RSS MiB   vs libtorrent')
+console.log('leecher        wall MB/s   CPU s  (user   sys)  minor faults  peak RSS MiB   vs libtorrent')
 for (const row of rows) {
   console.log(
-    `${row.name.padEnd(14)}${row.mbps.toFixed(0).padStart(9)}${row.cpu.toFixed(2).padStart(8)}${row.rss.toFixed(0).padStart(15)}${(row.mbps / reference).toFixed(2).padStart(14)}x`,
+    `${row.name.padEnd(14)}${row.mbps.toFixed(0).padStart(9)}${row.cpu.toFixed(2).padStart(8)}${row.user.toFixed(2).padStart(7)}${row.sys.toFixed(2).padStart(6)}${String(row.faults).padStart(14)}${row.rss.toFixed(0).padStart(15)}${(row.mbps / reference).toFixed(2).padStart(14)}x`,
   )
 }

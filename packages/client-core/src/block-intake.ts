@@ -5,6 +5,7 @@
 // cancels this returns.
 import type { FileLayout } from '@bt/metainfo'
 import { BLOCK_SIZE } from './block-requests.js'
+import { PieceBuffers } from './piece-buffers.js'
 import type { Block, PiecePicker } from './piece-picker.js'
 
 /** Released requests remembered per peer; older ones are forgotten (a late answer is then unasked). */
@@ -34,10 +35,13 @@ export class BlockIntake<P extends object> {
   private readonly layout: FileLayout
   private readonly buffers = new Map<number, { data: Uint8Array; senders: (P | undefined)[] }>()
   private readonly released = new WeakMap<P, Set<string>>()
+  /** Where piece buffers come from; give an assembled piece's `data` back here once it is written. */
+  readonly pieceBuffers: PieceBuffers
 
-  constructor(picker: PiecePicker<P>, layout: FileLayout) {
+  constructor(picker: PiecePicker<P>, layout: FileLayout, pieceBuffers = new PieceBuffers()) {
     this.picker = picker
     this.layout = layout
+    this.pieceBuffers = pieceBuffers
   }
 
   /** Pieces being assembled (their buffers are what a download holds in memory). */
@@ -58,7 +62,7 @@ export class BlockIntake<P extends object> {
     let buffer = this.buffers.get(index)
     if (!buffer) {
       const length = this.layout.pieceLengthAt(index)
-      buffer = { data: new Uint8Array(length), senders: new Array(Math.ceil(length / BLOCK_SIZE)) }
+      buffer = { data: this.pieceBuffers.take(length), senders: new Array(Math.ceil(length / BLOCK_SIZE)) }
       this.buffers.set(index, buffer)
     }
     buffer.data.set(block, begin)

@@ -795,6 +795,15 @@ export class Torrent extends EventEmitter<TorrentEvents> {
   }
 
   private async pieceComplete(piece: AssembledPiece<Sender>): Promise<void> {
+    try {
+      await this.storePiece(piece)
+    } finally {
+      // Written (or given up): the store and the smart ban are done with the bytes.
+      this.intake.pieceBuffers.give(piece.data)
+    }
+  }
+
+  private async storePiece(piece: AssembledPiece<Sender>): Promise<void> {
     const { index, data } = piece
     this.flow.writing()
     let whole: boolean
@@ -871,6 +880,7 @@ export class Torrent extends EventEmitter<TorrentEvents> {
   private complete(): void {
     if (this.finished) return
     this.finished = true
+    this.intake.pieceBuffers.clear()
     if (!this.startedComplete) this.announcer?.completed()
     for (const session of this.swarm.sessions()) {
       if (session.conn.amInterested) session.conn.notInterested()
