@@ -119,6 +119,7 @@ describeWithTools(['py:libtorrent', 'transmission-remote'], 'bt daemon with tran
     await remote('-t', '2', '-pr', '7')
     await remote('-d', '300', '-X')
     await remote('-as')
+    await remote('-er')
     const stopped = await stopBt(daemon!.process)
     expect(stopped.code, daemon!.process.output().stderr).toBe(0)
     await restart()
@@ -129,6 +130,9 @@ describeWithTools(['py:libtorrent', 'transmission-remote'], 'bt daemon with tran
     // Turtle mode on: its limit is in force, the normal one kept for later.
     expect(session).toMatch(/Download speed limit: 50 kB\/s \(Enabled limit: 300 kB\/s; Enabled turtle limit/)
     expect(session).toMatch(/Peer exchange allowed: No/)
+    expect(session).toMatch(/Encryption: required/)
+    await remote('-et')
+    expect(await remote('-si')).toMatch(/Encryption: tolerated/)
     await remote('-t', '1', '-srd', '-AS')
     expect(await remote('-t', '1', '-i')).toMatch(/Ratio Limit: Default/)
   }, 60_000)

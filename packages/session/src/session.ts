@@ -411,6 +411,7 @@ class PersistedSession extends EventEmitter<SessionEvents> implements Session {
     await this.dir.writeSettings(this.current)
     this.client.setRateLimits(effectiveRateLimits(this.current))
     this.client.setMaxConnections(this.current.peerLimitGlobal)
+    this.client.setEncryption(this.current.encryption)
     this.nextId = await this.dir.readNextId(warn)
     const loaded = await this.dir.load(warn)
     loaded.sort((a, b) => a.record.queuePosition - b.record.queuePosition || a.record.id - b.record.id)
@@ -477,6 +478,7 @@ class PersistedSession extends EventEmitter<SessionEvents> implements Session {
     await this.dir.writeSettings(next)
     this.client.setRateLimits(effectiveRateLimits(next))
     this.client.setMaxConnections(next.peerLimitGlobal)
+    this.client.setEncryption(next.encryption)
     for (const entry of this.entries.values()) this.checkSeedLimit(entry)
     this.schedule()
   }

@@ -3,6 +3,7 @@
 // dir, and what the program that makes the client reads at start (peer port, DHT, PEX). A limit that
 // is switched off keeps its value, as Transmission's settings do, so switching it on again restores it.
 import { isAbsolute } from 'node:path'
+import { type EncryptionPolicy, isEncryptionPolicy } from '@bt/client-core'
 
 /** A value with an on/off switch (off: no limit, but the value is kept). */
 export interface Switched<T> {
@@ -33,6 +34,8 @@ export interface SessionSettings {
   readonly peerPort: number
   readonly dhtEnabled: boolean
   readonly pexEnabled: boolean
+  /** Message stream encryption (MSE/PE) of the client's connections, applied at once. */
+  readonly encryption: EncryptionPolicy
 }
 
 export type SettingsChanges = { -readonly [K in keyof SessionSettings]?: SessionSettings[K] }
@@ -52,6 +55,7 @@ export function defaultSettings(downloadDir: string): SessionSettings {
     peerPort: 51413,
     dhtEnabled: true,
     pexEnabled: true,
+    encryption: 'prefer',
   }
 }
 
@@ -126,4 +130,5 @@ const FIELD_CHECKS: Readonly<Record<keyof SessionSettings, (value: unknown) => b
   peerPort: (value) => isCount(value) && value <= 65_535,
   dhtEnabled: isBoolean,
   pexEnabled: isBoolean,
+  encryption: (value) => typeof value === 'string' && isEncryptionPolicy(value),
 }

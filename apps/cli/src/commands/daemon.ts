@@ -11,10 +11,17 @@ import { rpcSession } from '../daemon/rpc-session.js'
 import { UsageError } from '../errors.js'
 import { displayText, writeLines } from '../output.js'
 import { formatBytes } from '../progress.js'
-import { addDhtOptions, type DhtOptionValues, openSwarmClient, stateDirOf } from '../swarm-client.js'
+import {
+  addDhtOptions,
+  addEncryptionOption,
+  type DhtOptionValues,
+  type EncryptionOptionValues,
+  openSwarmClient,
+  stateDirOf,
+} from '../swarm-client.js'
 import { version } from '../version.js'
 
-interface DaemonOptions extends DhtOptionValues {
+interface DaemonOptions extends DhtOptionValues, EncryptionOptionValues {
   rpcHost: string
   rpcPort: number
   rpcAuth?: RpcCredentials
@@ -29,6 +36,7 @@ const STATUS_INTERVAL_MS = 60_000
 export const registerDaemon: RegisterCommand = (program, { io, signal }) => {
   const command = program.command('daemon')
   addDhtOptions(command)
+  addEncryptionOption(command)
   command
     .description("keep a persisted session of torrents running, driven by Transmission's RPC")
     .option('--rpc-host <address>', 'address the RPC server listens on', '127.0.0.1')
@@ -64,7 +72,8 @@ Drive it with transmission-remote (transmission-remote 9091 -a file.torrent, -l,
 web UI at http://<host>:<port>/transmission/web/. Its torrents, their resume data and settings live in
 --state-dir (default $XDG_STATE_HOME/bt, else ~/.local/state/bt): a restart, even after kill -9, brings
 every torrent back as it was. Settings changed through the RPC (speed limits, queue, seed limits, peer
-limits…) are saved there too; --port, --download-dir and --no-dht given here replace the saved ones. A
+limits, encryption…) are saved there too; --port, --download-dir, --no-dht and --encryption given
+here replace the saved ones. A
 peer-port, dht-enabled or pex-enabled change through the RPC applies at the next start.
 SIGINT or SIGTERM stops every torrent cleanly and exits 0.`,
     )
@@ -79,6 +88,7 @@ SIGINT or SIGTERM stops every torrent cleanly and exits 0.`,
       if (options.port !== undefined) overrides.peerPort = options.port
       if (options.downloadDir !== undefined) overrides.downloadDir = resolve(io.cwd, options.downloadDir)
       if (command.getOptionValueSource('dht') === 'cli') overrides.dhtEnabled = options.dht !== false
+      if (command.getOptionValueSource('encryption') === 'cli') overrides.encryption = options.encryption
       const swarm = await openSwarmClient({
         io,
         options: { ...options, dht: overrides.dhtEnabled ?? saved.dhtEnabled },

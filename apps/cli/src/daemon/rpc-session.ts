@@ -306,7 +306,13 @@ function rpcSettings(settings: SessionSettings, init: RpcSessionInit): RpcSettin
     pexEnabled: settings.pexEnabled,
     lpdEnabled: false,
     utpEnabled: false,
-    encryption: 'tolerated',
+    // Transmission has no "off": plain-only reads as its most lenient.
+    encryption:
+      settings.encryption === 'require'
+        ? 'required'
+        : settings.encryption === 'prefer'
+          ? 'preferred'
+          : 'tolerated',
     speedLimitDown: kb(settings.downloadLimit.value),
     speedLimitDownEnabled: settings.downloadLimit.enabled,
     speedLimitUp: kb(settings.uploadLimit.value),
@@ -380,5 +386,9 @@ function settingsChanges(current: SessionSettings, rpc: Partial<RpcSettings>): S
   assign('peerPort', rpc.peerPort)
   assign('dhtEnabled', rpc.dhtEnabled)
   assign('pexEnabled', rpc.pexEnabled)
+  if (rpc.encryption !== undefined) {
+    changes.encryption =
+      rpc.encryption === 'required' ? 'require' : rpc.encryption === 'preferred' ? 'prefer' : 'allow'
+  }
   return changes
 }
