@@ -44,7 +44,7 @@ export interface FileStoreInit extends ContentLocation {
   flushInterval?: number
   /** …or as soon as this many pieces changed state (default 512). */
   flushPieces?: number
-  /** See `PieceStore.highWaterMark`; default 64 MiB. */
+  /** See `PieceStore.highWaterMark`; default 8 MiB (two pieces if larger). */
   highWaterMark?: number
   /** Errors nobody awaits: a failed background checkpoint (retried later), unusable resume data. */
   onError?: (error: StorageError) => void

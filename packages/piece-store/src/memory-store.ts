@@ -7,7 +7,7 @@ import { type CheckAllOptions, StoreBase } from './store-base.js'
 import type { PieceStore } from './types.js'
 
 export interface MemoryStoreInit {
-  /** See `PieceStore.highWaterMark`; default 64 MiB. */
+  /** See `PieceStore.highWaterMark`; default 8 MiB (two pieces if larger). */
   highWaterMark?: number
 }
 

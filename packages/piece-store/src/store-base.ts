@@ -6,7 +6,13 @@ import { PieceHashMismatchError, PieceMissingError, StoreClosedError } from './e
 import { equalBytes, sha1, toHex } from './piece-hash.js'
 import type { AbortOptions, PieceStore, RecheckOptions } from './types.js'
 
-export const DEFAULT_HIGH_WATER_MARK = 64 * 1024 * 1024
+/**
+ * Default write queue: 8 MiB, or two pieces when pieces are larger. Enough to keep the disk's threads
+ * busy; a download's memory is this plus the pieces being assembled, so it must not grow with the torrent.
+ */
+export function defaultHighWaterMark(pieceLength: number): number {
+  return Math.max(8 * 1024 * 1024, 2 * pieceLength)
+}
 
 export interface CheckAllOptions {
   signal: AbortSignal
@@ -30,7 +36,7 @@ export abstract class StoreBase implements PieceStore {
 
   constructor(
     protected readonly meta: Metainfo,
-    highWaterMark = DEFAULT_HIGH_WATER_MARK,
+    highWaterMark = defaultHighWaterMark(meta.pieceLength),
   ) {
     if (!(highWaterMark > 0))
       throw new RangeError(`piece-store: highWaterMark must be positive, got ${highWaterMark}`)
