@@ -408,7 +408,7 @@ export class Connection extends Duplex implements UtpConnection {
     }
 
     if (p.type === ST_DATA && payloadLength > 0) this.receiveData(p.seq, datagram, p.payloadOffset)
-    else if (p.type === ST_FIN) this.receiveFin(p.seq)
+    else if (p.type === ST_FIN) this.receiveFin(p.seq, nowMs)
 
     if (this.finSeq >= 0 && !this.finAcked && !seqLess(this.lastAcked, this.finSeq)) {
       this.finAcked = true
@@ -502,11 +502,11 @@ export class Connection extends Duplex implements UtpConnection {
     this.maybeEndRead()
   }
 
-  private receiveFin(seq: number): void {
-    this.ackPending = true
-    this.host.deferAck(this)
+  private receiveFin(seq: number, nowMs: number): void {
     if (this.peerFinSeq < 0) this.peerFinSeq = seq
     this.maybeEndRead()
+    // Ack a FIN at once, not with the batch: the application may close the socket on 'end'.
+    this.sendAck(nowMs)
   }
 
   private maybeEndRead(): void {

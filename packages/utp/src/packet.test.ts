@@ -85,7 +85,7 @@ describe('packet header', () => {
     expect(b.subarray(p.payloadOffset).toString()).toBe('payload')
   })
 
-  it('rejects truncated extension chains and malformed selective acks', () => {
+  it('rejects truncated extension chains', () => {
     const p = createPacket()
     expect(decodePacket(Buffer.concat([header({ extension: EXTENSION_SACK }), Buffer.from([0])]), p)).toBe(
       false,
@@ -93,12 +93,25 @@ describe('packet header', () => {
     expect(
       decodePacket(Buffer.concat([header({ extension: EXTENSION_SACK }), Buffer.from([0, 8, 1, 2])]), p),
     ).toBe(false)
-    expect(
-      decodePacket(Buffer.concat([header({ extension: EXTENSION_SACK }), Buffer.from([0, 3, 1, 2, 3])]), p),
-    ).toBe(false)
-    expect(decodePacket(Buffer.concat([header({ extension: EXTENSION_SACK }), Buffer.from([0, 0])]), p)).toBe(
+    expect(decodePacket(Buffer.concat([header({ extension: 9 }), Buffer.from([1, 0, 0, 4, 1])]), p)).toBe(
       false,
     )
+  })
+
+  it('accepts selective acks of any length, as libtorrent sends them ((span + 7) / 8 bytes)', () => {
+    const p = createPacket()
+    const b = Buffer.concat([
+      header({ extension: EXTENSION_SACK }),
+      Buffer.from([0, 3, 1, 2, 3]),
+      Buffer.from('x'),
+    ])
+    expect(decodePacket(b, p)).toBe(true)
+    expect(p.sackLength).toBe(3)
+    expect(b.subarray(p.payloadOffset).toString()).toBe('x')
+    expect(decodePacket(Buffer.concat([header({ extension: EXTENSION_SACK }), Buffer.from([0, 0])]), p)).toBe(
+      true,
+    )
+    expect(p.sackLength).toBe(0)
   })
 
   it('never throws on garbage', () => {

@@ -79,8 +79,8 @@ export function decodePacket(datagram: Uint8Array, out: Packet): boolean {
     offset += 2
     if (offset + extensionLength > length) return false
     if (extension === EXTENSION_SACK && out.sackLength === 0) {
-      // BEP 29: the bitmask is a whole number of 32-bit words.
-      if (extensionLength === 0 || extensionLength % 4 !== 0) return false
+      // BEP 29 says a whole number of 32-bit words, but libtorrent sends (span + 7) / 8 bytes, any
+      // length: take them all. An empty mask says nothing.
       out.sackOffset = offset
       out.sackLength = extensionLength
     }

@@ -401,6 +401,7 @@ class UtpSocketImpl extends EventEmitter<UtpSocketEvents> implements UtpSocket, 
 
   async close(): Promise<void> {
     if (this.closed) return
+    this.flushAcks()
     this.closed = true
     clearInterval(this.ticker)
     for (const connection of [...this.connections.values()]) connection.destroy()
