@@ -41,6 +41,7 @@ import { SEQ_MASK, seqAdd, seqDistance, seqLess } from './seq.js'
 const RING = 2048
 const RING_MASK = RING - 1
 const DUPLICATE_ACK_LIMIT = 3
+/** Keep NAT mappings (and the peer's idle timer) alive: libtorrent's 29 s, sooner under a short idle limit. */
 const KEEPALIVE_MS = 29_000
 /** A cleanly closed connection stays registered this long to re-ack a retransmitted FIN. */
 export const LINGER_MS = 3_000
@@ -780,7 +781,7 @@ export class Connection extends Duplex implements UtpConnection {
       this.advertisedWindow() >= 2 * this.options.packetSize
     ) {
       this.sendAck(nowMs)
-    } else if (nowMs - this.lastSentAt > KEEPALIVE_MS) {
+    } else if (nowMs - this.lastSentAt > Math.min(KEEPALIVE_MS, this.options.idleTimeoutMs / 4)) {
       this.sendAck(nowMs)
     }
   }
