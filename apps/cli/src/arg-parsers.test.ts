@@ -4,7 +4,6 @@ import {
   collectTier,
   collectUrl,
   parseDuration,
-  parseEncryption,
   parseHostPort,
   parseRatio,
   parseSize,
@@ -87,15 +86,5 @@ describe('parseHostPort', () => {
 
   it.each(['foo', 'foo:', ':6881', 'a:0', 'a:65536', '::1:6881', 'a b:1'])('rejects %j', (text) => {
     expect(() => parseHostPort(text)).toThrow(InvalidArgumentError)
-  })
-})
-
-describe('parseEncryption', () => {
-  it.each(['prefer', 'require', 'allow', 'off'])('%s is a policy', (text) => {
-    expect(parseEncryption(text)).toBe(text)
-  })
-
-  it.each(['', 'Prefer', 'forced', 'rc4'])('%j is refused', (text) => {
-    expect(() => parseEncryption(text)).toThrow(InvalidArgumentError)
   })
 })

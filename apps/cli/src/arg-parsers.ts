@@ -1,7 +1,6 @@
 // Option value parsers shared by commands. They throw commander's InvalidArgumentError, which the
 // program reports as a usage error (exit 2) naming the option.
 
-import { ENCRYPTION_POLICIES, type EncryptionPolicy, isEncryptionPolicy } from '@bt/client-core'
 import { type PeerAddress, parsePeerAddress } from '@bt/peer-address'
 import { InvalidArgumentError } from 'commander'
 
@@ -115,12 +114,4 @@ export function parseHostPort(text: string): string {
 /** Repeatable `host:port`. */
 export function collectHostPort(text: string, list: string[] = []): string[] {
   return [...list, parseHostPort(text)]
-}
-
-/** `--encryption`: one of client-core's policies. */
-export function parseEncryption(text: string): EncryptionPolicy {
-  if (!isEncryptionPolicy(text)) {
-    throw new InvalidArgumentError(`'${text}' is not one of ${ENCRYPTION_POLICIES.join(', ')}.`)
-  }
-  return text
 }

@@ -1,7 +1,7 @@
 // Builds the `bt` command line and runs it against injectable I/O, so tests drive every command in-process.
 import { Command, CommanderError } from 'commander'
-import { commands } from './commands/index.js'
-import type { CliIo, CommandContext } from './context.js'
+import { commands, commandsFor } from './commands/index.js'
+import type { CliIo, CommandContext, RegisterCommand } from './context.js'
 import { ExitCode, exitCodeFor, formatError } from './errors.js'
 import { version } from './version.js'
 
@@ -12,7 +12,8 @@ download, seed and stream encrypt peer connections (MSE/PE) as --encryption says
 require, allow or off.
 Run 'bt <command> --help' for a command's options and output format.`
 
-export function createProgram(context: CommandContext): Command {
+/** The program with these commands registered (see `commandsFor`). */
+export function createProgram(context: CommandContext, commands: readonly RegisterCommand[]): Command {
   const { io } = context
   const program = new Command('bt')
     .description('A BitTorrent toolkit: inspect, create, download and seed torrents.')
@@ -39,9 +40,10 @@ export async function runCli(
   options: { signal?: AbortSignal } = {},
 ): Promise<ExitCode> {
   const signal = options.signal ?? new AbortController().signal
-  const program = createProgram({ io, signal })
+  const line = withDownloadShorthand(argv)
   try {
-    await program.parseAsync(withDownloadShorthand(program, argv), { from: 'user' })
+    const program = createProgram({ io, signal }, await commandsFor(line))
+    await program.parseAsync(line, { from: 'user' })
     return ExitCode.ok
   } catch (err) {
     const code = exitCodeFor(err, signal)
@@ -53,9 +55,8 @@ export async function runCli(
 }
 
 /** `bt <file.torrent> -d DIR` is short for `bt download <file.torrent> -d DIR`. */
-function withDownloadShorthand(program: Command, argv: readonly string[]): readonly string[] {
+function withDownloadShorthand(argv: readonly string[]): readonly string[] {
   const first = argv[0]
   if (first === undefined || !/\.torrent$/i.test(first)) return argv
-  const names = new Set(program.commands.flatMap((command) => [command.name(), ...command.aliases()]))
-  return names.has(first) ? argv : ['download', ...argv]
+  return commands.some((entry) => entry.names.includes(first)) ? argv : ['download', ...argv]
 }

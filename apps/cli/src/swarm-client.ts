@@ -4,69 +4,11 @@
 // @bt/dht's bootstrapRouters), so nothing leaves loopback.
 import { mkdir } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
-import { type Client, type ClientInit, createClient, type EncryptionPolicy } from '@bt/client-core'
+import { type Client, type ClientInit, createClient } from '@bt/client-core'
 import { createDht, type Dht, loadDhtState } from '@bt/dht'
-import type { Command } from 'commander'
-import { collectHostPort, parseEncryption, parseListenPort } from './arg-parsers.js'
 import type { CliIo } from './context.js'
 import { displayText } from './output.js'
-
-export interface DhtOptionValues {
-  /** false with --no-dht. */
-  dht?: boolean
-  dhtPort?: number
-  dhtBootstrap?: string[]
-  stateDir?: string
-}
-
-export function addDhtOptions(command: Command): Command {
-  return command
-    .option('--no-dht', 'do not use the DHT to find peers (BEP 5)')
-    .option(
-      '--dht-port <port>',
-      'UDP port of the DHT node (default: the listen port number)',
-      parseListenPort,
-    )
-    .option(
-      '--dht-bootstrap <host:port>',
-      'bootstrap the DHT from this node (repeatable; replaces the default routers)',
-      collectHostPort,
-    )
-    .option(
-      '--state-dir <dir>',
-      'where the DHT state is kept (default: $XDG_STATE_HOME/bt or ~/.local/state/bt)',
-    )
-}
-
-export interface EncryptionOptionValues {
-  encryption: EncryptionPolicy
-}
-
-export function addEncryptionOption(command: Command): Command {
-  return command.option(
-    '--encryption <policy>',
-    'message stream encryption (MSE/PE): prefer (try encrypted, fall back to plain), require ' +
-      '(encrypted only, RC4, both ways), allow (dial plain, accept both), off (plain only)',
-    parseEncryption,
-    'prefer',
-  )
-}
-
-/** `--state-dir`, else `$XDG_STATE_HOME/bt`, else `~/.local/state/bt`; undefined when neither is known. */
-export function stateDirOf(options: DhtOptionValues, io: CliIo): string | undefined {
-  if (options.stateDir !== undefined) return options.stateDir
-  if (io.env.XDG_STATE_HOME) return join(io.env.XDG_STATE_HOME, 'bt')
-  if (io.env.HOME) return join(io.env.HOME, '.local', 'state', 'bt')
-  return undefined
-}
-
-/** The client-wide rate limits of `--download-limit` / `--upload-limit`. */
-export function rateLimits(options: { downloadLimit?: number; uploadLimit?: number }): ClientInit {
-  return {
-    ...(options.downloadLimit ? { downloadLimit: options.downloadLimit } : {}),
-    ...(options.uploadLimit ? { uploadLimit: options.uploadLimit } : {}),
-  }
-}
+import { type DhtOptionValues, stateDirOf } from './swarm-options.js'
 
 export interface SwarmClient {
   readonly client: Client

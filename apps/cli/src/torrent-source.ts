@@ -3,7 +3,7 @@
 import type { Client } from '@bt/client-core'
 import { type MagnetLink, type Metainfo, parseMagnet, parseTorrent } from '@bt/metainfo'
 import type { PeerAddress } from '@bt/peer-address'
-import { type AlertMode, reportAlerts } from './alert-output.js'
+import type { AlertMode } from './alert-output.js'
 import type { CliIo } from './context.js'
 import { MAX_TORRENT_FILE_BYTES, readInputFile } from './input.js'
 
@@ -31,15 +31,21 @@ export interface LoadTorrentOptions {
 }
 
 export async function loadTorrent(source: string, options: LoadTorrentOptions): Promise<LoadedTorrent> {
-  const { io, signal } = options
-  if (!isMagnetLink(source)) {
-    const bytes = await readInputFile(source, io, { maxBytes: MAX_TORRENT_FILE_BYTES, signal })
-    return { meta: parseTorrent(bytes), peers: [] }
-  }
+  if (!isMagnetLink(source)) return { meta: await readTorrentFile(source, options), peers: [] }
   return await fetchMagnetMetadata(parseMagnet(source), options)
 }
 
+/** A .torrent file (or `-`, stdin), parsed: no client needed, nothing goes online. */
+export async function readTorrentFile(
+  source: string,
+  { io, signal }: { io: CliIo; signal: AbortSignal },
+): Promise<Metainfo> {
+  return parseTorrent(await readInputFile(source, io, { maxBytes: MAX_TORRENT_FILE_BYTES, signal }))
+}
+
 async function fetchMagnetMetadata(magnet: MagnetLink, options: LoadTorrentOptions): Promise<LoadedTorrent> {
+  // Loaded here: it pulls in the engine, which a .torrent file never needs.
+  const { reportAlerts } = await import('./alert-output.js')
   const fetch = options.client.fetchMetadata(magnet, {
     signal: options.signal,
     ...(options.peers ? { peers: options.peers } : {}),

@@ -2,7 +2,7 @@
 // the human extras after it, and the `--json` document.
 import type { MagnetLink, Metainfo } from '@bt/metainfo'
 import { numberedFiles } from './file-selection.js'
-import { displayText, toHex } from './output.js'
+import { displayText } from './output.js'
 
 /**
  * `announce`, else the first tracker of `announce-list`, else empty: the line is always printed so
@@ -13,9 +13,32 @@ export function trackerUrl(meta: Metainfo): string {
 }
 
 export function pieceHashesHex(meta: Metainfo): string[] {
-  const hashes: string[] = []
-  for (let index = 0; index < meta.pieceCount; index++) hashes.push(toHex(meta.pieceHash(index)))
+  const hex = Buffer.from(meta.pieces.buffer, meta.pieces.byteOffset, meta.pieces.byteLength).toString('hex')
+  const hashes: string[] = new Array(meta.pieceCount)
+  for (let index = 0; index < meta.pieceCount; index++) hashes[index] = hex.slice(index * 40, index * 40 + 40)
   return hashes
+}
+
+const HEX_DIGITS = Uint8Array.from('0123456789abcdef', (digit) => digit.charCodeAt(0))
+
+/**
+ * One 40-hex line per piece, `\n`-separated, as one string: written byte by byte into one buffer, since
+ * a string per piece is what made `bt info` of a 200 000-piece torrent slow.
+ */
+function pieceHashLines(meta: Metainfo): string {
+  const { pieces, pieceCount } = meta
+  if (pieceCount === 0) return ''
+  const out = Buffer.allocUnsafe(pieceCount * 41 - 1)
+  let at = 0
+  for (let index = 0; index < pieceCount; index++) {
+    if (index > 0) out[at++] = 10
+    for (let byte = index * 20, end = byte + 20; byte < end; byte++) {
+      const value = pieces[byte]!
+      out[at++] = HEX_DIGITS[value >> 4]!
+      out[at++] = HEX_DIGITS[value & 15]!
+    }
+  }
+  return out.toString('latin1')
 }
 
 /** The exact block of DESIGN §4, in this order. */
@@ -26,7 +49,7 @@ export function requiredInfoLines(meta: Metainfo): string[] {
     `Info Hash: ${meta.infoHash}`,
     `Piece Length: ${meta.pieceLength}`,
     'Piece Hashes:',
-    ...pieceHashesHex(meta),
+    ...(meta.pieceCount > 0 ? [pieceHashLines(meta)] : []),
   ]
 }
 

@@ -8,17 +8,12 @@ import { InvalidArgumentError } from 'commander'
 import { parseListenPort } from '../arg-parsers.js'
 import type { RegisterCommand } from '../context.js'
 import { rpcSession } from '../daemon/rpc-session.js'
+import { addEncryptionOption, type EncryptionOptionValues } from '../encryption-option.js'
 import { UsageError } from '../errors.js'
 import { displayText, writeLines } from '../output.js'
 import { formatBytes } from '../progress.js'
-import {
-  addDhtOptions,
-  addEncryptionOption,
-  type DhtOptionValues,
-  type EncryptionOptionValues,
-  openSwarmClient,
-  stateDirOf,
-} from '../swarm-client.js'
+import { openSwarmClient } from '../swarm-client.js'
+import { addDhtOptions, type DhtOptionValues, stateDirOf } from '../swarm-options.js'
 import { version } from '../version.js'
 
 interface DaemonOptions extends DhtOptionValues, EncryptionOptionValues {

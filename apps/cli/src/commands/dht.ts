@@ -10,7 +10,7 @@ import { collectHostPort, parseListenPort, parseSeconds } from '../arg-parsers.j
 import type { CliIo, RegisterCommand } from '../context.js'
 import { CliError, UsageError } from '../errors.js'
 import { displayText, writeJson, writeLines } from '../output.js'
-import { stateDirOf } from '../swarm-client.js'
+import { stateDirOf } from '../swarm-options.js'
 
 const STATUS_INTERVAL_MS = 5000
 

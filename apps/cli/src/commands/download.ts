@@ -6,19 +6,14 @@ import { alertModeOf, reportAlerts } from '../alert-output.js'
 import { collectPeer, parseCount, parseListenPort, parseSize } from '../arg-parsers.js'
 import { type CommandContext, type RegisterCommand, registerVariants } from '../context.js'
 import { createDownloadProgress, progressModeOf } from '../download-progress.js'
+import { addEncryptionOption, type EncryptionOptionValues } from '../encryption-option.js'
 import { UsageError } from '../errors.js'
 import { fileList, parseFileList, selectedPriorities } from '../file-selection.js'
 import { displayText, writeJson, writeLines } from '../output.js'
 import { addSeedLimitOptions, hasSeedLimit, reportSeedEnd, seedLimitsOf, seedUntil } from '../seeding.js'
 import { openFileStore } from '../stores.js'
-import {
-  addDhtOptions,
-  addEncryptionOption,
-  type DhtOptionValues,
-  type EncryptionOptionValues,
-  openSwarmClient,
-  rateLimits,
-} from '../swarm-client.js'
+import { openSwarmClient } from '../swarm-client.js'
+import { addDhtOptions, type DhtOptionValues, rateLimits } from '../swarm-options.js'
 import { isMagnetLink, loadTorrent } from '../torrent-source.js'
 
 export interface DownloadOptions extends DhtOptionValues, EncryptionOptionValues {

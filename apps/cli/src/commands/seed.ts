@@ -3,18 +3,14 @@ import { resolve } from 'node:path'
 import { reportAlerts } from '../alert-output.js'
 import { collectPeer, parseCount, parseListenPort, parseSize } from '../arg-parsers.js'
 import type { RegisterCommand } from '../context.js'
+import { addEncryptionOption, type EncryptionOptionValues } from '../encryption-option.js'
 import { CliError } from '../errors.js'
 import { displayText, writeJson, writeLines } from '../output.js'
 import { formatBytes } from '../progress.js'
 import { addSeedLimitOptions, reportSeedEnd, seedLimitsOf, seedUntil } from '../seeding.js'
 import { openFileStore } from '../stores.js'
-import {
-  addDhtOptions,
-  addEncryptionOption,
-  type DhtOptionValues,
-  type EncryptionOptionValues,
-  openSwarmClient,
-} from '../swarm-client.js'
+import { openSwarmClient } from '../swarm-client.js'
+import { addDhtOptions, type DhtOptionValues } from '../swarm-options.js'
 import { loadTorrent } from '../torrent-source.js'
 import { locateContent } from './verify.js'
 

@@ -10,18 +10,13 @@ import { alertModeOf, reportAlerts } from '../alert-output.js'
 import { collectPeer, parseCount, parseListenPort, parseSize } from '../arg-parsers.js'
 import type { RegisterCommand } from '../context.js'
 import { createDownloadProgress, progressModeOf } from '../download-progress.js'
+import { addEncryptionOption, type EncryptionOptionValues } from '../encryption-option.js'
 import { UsageError } from '../errors.js'
 import { numberedFiles, selectedPriorities } from '../file-selection.js'
 import { displayText, writeJson, writeLines } from '../output.js'
 import { openFileStore } from '../stores.js'
-import {
-  addDhtOptions,
-  addEncryptionOption,
-  type DhtOptionValues,
-  type EncryptionOptionValues,
-  openSwarmClient,
-  rateLimits,
-} from '../swarm-client.js'
+import { openSwarmClient } from '../swarm-client.js'
+import { addDhtOptions, type DhtOptionValues, rateLimits } from '../swarm-options.js'
 import { loadTorrent } from '../torrent-source.js'
 
 interface StreamOptions extends DhtOptionValues, EncryptionOptionValues {
