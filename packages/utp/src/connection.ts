@@ -103,6 +103,9 @@ export interface UtpConnectionStats {
   sendQueued: number
   packetsSent: number
   packetsReceived: number
+  /** Payload bytes packetised for the first time / delivered in order to the reader. */
+  bytesSent: number
+  bytesReceived: number
   retransmits: number
   timeouts: number
 }
@@ -211,6 +214,8 @@ export class Connection extends Duplex implements UtpConnection {
   /** Payload of the packet `ackPacket` last removed (a second return value without an allocation). */
   private lastAckedPayload = 0
   private packetsSent = 0
+  private bytesSent = 0
+  private bytesReceived = 0
   private packetsReceived = 0
   private retransmits = 0
   private totalTimeouts = 0
@@ -303,6 +308,8 @@ export class Connection extends Duplex implements UtpConnection {
       sendQueued: this.sendQueued,
       packetsSent: this.packetsSent,
       packetsReceived: this.packetsReceived,
+      bytesSent: this.bytesSent,
+      bytesReceived: this.bytesReceived,
       retransmits: this.retransmits,
       timeouts: this.totalTimeouts,
     }
@@ -474,6 +481,7 @@ export class Connection extends Duplex implements UtpConnection {
     if (buffered + payload.length > this.options.receiveWindow + 16 * this.options.packetSize) return
     if (distance === 1) {
       this.ackNr = seq
+      this.bytesReceived += payload.length
       this.push(payload)
       this.drainReorder()
       return
@@ -497,6 +505,7 @@ export class Connection extends Duplex implements UtpConnection {
       this.inCount--
       this.inBytes -= payload.length
       this.ackNr = next
+      this.bytesReceived += payload.length
       this.push(payload)
     }
     if (this.inCount === 0) this.inHighest = this.ackNr
@@ -737,6 +746,7 @@ export class Connection extends Duplex implements UtpConnection {
       this.sendHead = 0
     }
     this.sendQueued -= size
+    this.bytesSent += size
     packet.length = written
     packet.payload = size
     const window = this.advertisedWindow()
