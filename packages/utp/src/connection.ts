@@ -94,6 +94,8 @@ export interface UtpConnectionStats {
   rtoMs: number
   /** LEDBAT congestion window, bytes. */
   congestionWindow: number
+  /** The one-way queuing delay of our packets last measured (above the base delay), µs. */
+  queuingDelayUs: number
   bytesInFlight: number
   /** The peer's last advertised receive window, bytes. */
   peerWindow: number
@@ -139,14 +141,9 @@ interface OutPacket {
 
 type State = 'syn-sent' | 'connected' | 'closed'
 
-let clockOrigin = performance.now()
-/** Microsecond timestamps for the wire (u32, wrapping), from a monotonic clock. */
+/** Microsecond timestamps for the wire (u32, wrapping every 71.6 minutes), from the monotonic clock. */
 export function microseconds(nowMs: number): number {
-  return Math.round((nowMs - clockOrigin) * 1000) >>> 0
-}
-/** For tests that need the 32-bit timestamp to wrap soon. */
-export function setClockOriginForTest(origin: number): void {
-  clockOrigin = origin
+  return Math.round(nowMs * 1000) >>> 0
 }
 
 export class Connection extends Duplex implements UtpConnection {
@@ -213,6 +210,7 @@ export class Connection extends Duplex implements UtpConnection {
 
   /** Payload of the packet `ackPacket` last removed (a second return value without an allocation). */
   private lastAckedPayload = 0
+  private queuingDelayUs = 0
   private packetsSent = 0
   private bytesSent = 0
   private bytesReceived = 0
@@ -302,6 +300,7 @@ export class Connection extends Duplex implements UtpConnection {
       rttMs: this.rtt.srtt,
       rtoMs: retransmitTimeout(this.rtt, this.timeouts, this.options.minRtoMs),
       congestionWindow: Math.round(this.ledbat.cwnd),
+      queuingDelayUs: this.queuingDelayUs,
       bytesInFlight: this.bytesInFlight,
       peerWindow: this.peerWindow,
       receiveBuffered: this.readableLength + this.inBytes,
@@ -402,6 +401,7 @@ export class Connection extends Duplex implements UtpConnection {
     }
     if (p.timestampDiff !== 0 && p.timestampDiff !== 0x7fffffff) {
       let delay = addDelaySample(this.delays, p.timestampDiff, nowMs)
+      this.queuingDelayUs = delay
       if (acked > 0 && inFlightBefore > 0) {
         // The one-way queuing delay cannot exceed the round trip (libtorrent clamps it the same way).
         if (minRtt !== Number.POSITIVE_INFINITY && delay > minRtt * 1000) delay = minRtt * 1000

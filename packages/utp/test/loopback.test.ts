@@ -28,18 +28,21 @@ async function pair(init = {}) {
 }
 
 describe('uTP over loopback', () => {
-  it('moves 64 MiB each way at once on one connection, byte for byte', async () => {
+  it('moves 96 MiB each way at once on one connection, byte for byte, wrapping both sequence spaces', async () => {
     const { a, b } = await pair()
     const [client, server] = await connectPair(a, b)
-    const up = randomBytes(64 << 20)
-    const down = randomBytes(64 << 20)
+    // 96 MiB is over 65 536 packets of 1400 bytes: both 16-bit sequence spaces wrap whatever their start.
+    const up = randomBytes(96 << 20)
+    const down = randomBytes(96 << 20)
     const [atServer, atClient] = await withTimeout(
       Promise.all([hashStream(server), hashStream(client), writeAll(client, up), writeAll(server, down)]),
       90_000,
-      '64 MiB both ways',
+      '96 MiB both ways',
     )
     expect(atServer).toEqual({ bytes: up.length, sha1: sha1(up) })
     expect(atClient).toEqual({ bytes: down.length, sha1: sha1(down) })
+    expect(client.stats().packetsSent).toBeGreaterThan(65_536)
+    expect(server.stats().packetsSent).toBeGreaterThan(65_536)
   }, 120_000)
 
   it('runs 40 connections at once between two sockets', async () => {

@@ -42,7 +42,12 @@ export async function startLossyLink(init: LossyLinkInit): Promise<LossyLink> {
   const bind = (host: string) =>
     new Promise<Socket>((resolve) => {
       const socket = createSocket('udp4')
-      socket.bind(0, host, () => resolve(socket))
+      socket.bind(0, host, () => {
+        // Deep buffers: the link should lose only what it is told to, not what a burst overflows.
+        socket.setRecvBufferSize(4 << 20)
+        socket.setSendBufferSize(4 << 20)
+        resolve(socket)
+      })
     })
   const front = await bind(init.frontHost)
   const back = await bind(init.backHost)
