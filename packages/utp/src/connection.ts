@@ -52,7 +52,7 @@ export interface ConnectionOptions {
   packetSize: number
   /** The most unread bytes we accept from the peer (our advertised window). Default 1 MiB. */
   receiveWindow: number
-  /** Bytes accepted from `write()` beyond what is in flight before the writer is held back. Default 256 KiB. */
+  /** `write()` returns false once this many bytes wait to be packetised (the writable high-water mark). Default 256 KiB. */
   sendBuffer: number
   /** LEDBAT target delay, µs. Default 100 000. */
   targetDelayUs: number
@@ -238,7 +238,7 @@ export class Connection extends Duplex implements UtpConnection {
     super({
       allowHalfOpen: true,
       readableHighWaterMark: 64 * 1024,
-      writableHighWaterMark: 64 * 1024,
+      writableHighWaterMark: init.options.sendBuffer,
     })
     this.host = init.host
     this.options = init.options
@@ -679,9 +679,17 @@ export class Connection extends Duplex implements UtpConnection {
     if (this.freePackets.length < 256 && this.state !== 'closed') this.freePackets.push(packet)
   }
 
-  /** Sends what the windows allow: resends first, then new data, then our FIN. */
+  /**
+   * Sends what the windows allow: resends first, then new data, then our FIN. Releasing the writer may
+   * hand us its next batch at once (Node calls `_writev` from inside the callback), so loop.
+   */
   private flush(nowMs: number): void {
     if (this.state !== 'connected') return
+    do this.sendWhatFits(nowMs)
+    while (this.releaseWriter() && this.state === 'connected')
+  }
+
+  private sendWhatFits(nowMs: number): void {
     const window = Math.min(this.ledbat.cwnd, this.peerWindow)
     if (this.resendPending > 0) {
       for (let s = seqAdd(this.lastAcked, 1); s !== this.seqNr && this.resendPending > 0; s = seqAdd(s, 1)) {
@@ -715,7 +723,6 @@ export class Connection extends Duplex implements UtpConnection {
     if (this.ending && this.sendQueued === 0 && this.finSeq < 0 && this.outCount < RING - 1) {
       this.sendControl(ST_FIN, nowMs)
     }
-    this.releaseWriter()
   }
 
   private sendData(size: number, nowMs: number): void {
@@ -768,12 +775,36 @@ export class Connection extends Duplex implements UtpConnection {
     this.store(packet, this.seqNr, nowMs)
   }
 
-  private releaseWriter(): void {
-    if (this.writeCallback && this.sendQueued <= this.options.sendBuffer) {
-      const callback = this.writeCallback
-      this.writeCallback = undefined
-      callback()
+  /**
+   * Calls the pending write callback once its data is in packets, TCP-like: the writer may reuse its
+   * buffers afterwards (peer-wire and piece stores recycle theirs). Less than a packet may remain,
+   * held back by Nagle; that tail is copied so the writer's buffer is free. True if the callback
+   * queued more data.
+   */
+  private releaseWriter(): boolean {
+    const callback = this.writeCallback
+    if (!callback || this.sendQueued >= this.options.packetSize) return false
+    if (this.sendQueued > 0) this.copyTail()
+    this.writeCallback = undefined
+    const before = this.sendQueued
+    callback()
+    return this.sendQueued > before
+  }
+
+  /** Replaces the queued chunks (together under one packet) by a copy of their bytes. */
+  private copyTail(): void {
+    const tail = Buffer.allocUnsafe(this.sendQueued)
+    let at = 0
+    for (let i = this.sendHead; i < this.sendQueue.length; i++) {
+      const chunk = this.sendQueue[i]!
+      const from = i === this.sendHead ? this.sendHeadOffset : 0
+      chunk.copy(tail, at, from)
+      at += chunk.length - from
     }
+    this.sendQueue.length = 0
+    this.sendQueue.push(tail)
+    this.sendHead = 0
+    this.sendHeadOffset = 0
   }
 
   // --- timers (driven by the socket) ---
@@ -883,8 +914,7 @@ export class Connection extends Duplex implements UtpConnection {
       this.flushScheduled = true
       setImmediate(this.scheduledFlush)
     }
-    if (this.sendQueued <= this.options.sendBuffer) callback()
-    else this.writeCallback = callback
+    this.writeCallback = callback
   }
 
   override _final(callback: (error?: Error | null) => void): void {

@@ -1,6 +1,6 @@
 // Our uTP against our uTP on loopback: big transfers both ways, many connections, backpressure,
 // FIN/RESET, refused and unanswered connects, a hostile sender, and a DHT sharing the port.
-import { randomBytes } from 'node:crypto'
+import { createHash, randomBytes } from 'node:crypto'
 import { createSocket } from 'node:dgram'
 import { afterEach, describe, expect, it } from 'vitest'
 import {
@@ -44,6 +44,28 @@ describe('uTP over loopback', () => {
     expect(client.stats().packetsSent).toBeGreaterThan(65_536)
     expect(server.stats().packetsSent).toBeGreaterThan(65_536)
   }, 120_000)
+
+  it("lets a writer reuse its buffer once write's callback ran (the bytes are in packets by then)", async () => {
+    const { a, b } = await pair()
+    const [client, server] = await connectPair(a, b)
+    const block = 16 * 1024 + 7
+    const count = 600
+    const received = hashStream(server)
+    const expected = createHash('sha1')
+    const reused = Buffer.alloc(block)
+    for (let i = 0; i < count; i++) {
+      reused.fill(i & 0xff)
+      expected.update(reused)
+      await new Promise<void>((resolve, reject) =>
+        client.write(reused, (error) => (error ? reject(error) : resolve())),
+      )
+    }
+    client.end()
+    expect(await withTimeout(received, 20_000, 'reused-buffer transfer')).toEqual({
+      bytes: block * count,
+      sha1: expected.digest('hex'),
+    })
+  })
 
   it('runs 40 connections at once between two sockets', async () => {
     const { a, b } = await pair()
