@@ -175,7 +175,8 @@ export class Connection extends Duplex implements UtpConnection {
   private resendPending = 0
   private readonly freePackets: OutPacket[] = []
 
-  private readonly inbuf: (Buffer | undefined)[] = new Array(RING)
+  /** Out-of-order payloads by seq; allocated on the first gap, as most connections never see one. */
+  private inbuf: (Buffer | undefined)[] | undefined
   private inCount = 0
   private inBytes = 0
   private inHighest = 0
@@ -488,6 +489,7 @@ export class Connection extends Duplex implements UtpConnection {
     }
     if (distance >= RING) return
     const slot = seq & RING_MASK
+    this.inbuf ??= new Array(RING)
     if (this.inbuf[slot] !== undefined) return
     this.inbuf[slot] = payload
     this.inCount++
@@ -499,9 +501,9 @@ export class Connection extends Duplex implements UtpConnection {
     while (this.inCount > 0) {
       const next = seqAdd(this.ackNr, 1)
       const slot = next & RING_MASK
-      const payload = this.inbuf[slot]
+      const payload = this.inbuf![slot]
       if (payload === undefined) break
-      this.inbuf[slot] = undefined
+      this.inbuf![slot] = undefined
       this.inCount--
       this.inBytes -= payload.length
       this.ackNr = next
@@ -548,7 +550,7 @@ export class Connection extends Duplex implements UtpConnection {
     let length = HEADER_SIZE
     let extension = EXTENSION_NONE
     if (sackBits > 0) {
-      const inbuf = this.inbuf
+      const inbuf = this.inbuf!
       const sackLength = writeSack(datagram, HEADER_SIZE + 2, this.ackNr, sackBits, (seq) => {
         return inbuf[seq & RING_MASK] !== undefined
       })
@@ -947,9 +949,17 @@ export class Connection extends Duplex implements UtpConnection {
     const writer = this.writeCallback ?? this.finalCallback
     this.writeCallback = undefined
     this.finalCallback = undefined
+    // A 'data' or 'end' listener may destroy us in the middle of handling a packet: leave nothing
+    // for the rest of that handler to walk.
     this.outbuf.fill(undefined)
-    this.inbuf.fill(undefined)
+    this.outCount = 0
+    this.bytesInFlight = 0
+    this.resendPending = 0
+    this.inbuf = undefined
+    this.inCount = 0
+    this.inBytes = 0
     this.sendQueue.length = 0
+    this.sendQueued = 0
     this.freePackets.length = 0
     if (wasOpen) this.host.remove(this, 0)
     writer?.(error ?? undefined)

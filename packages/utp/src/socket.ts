@@ -23,6 +23,7 @@ import {
   EXTENSION_NONE,
   HEADER_SIZE,
   isUtpPacket,
+  type Packet,
   ST_RESET,
   ST_SYN,
   writeHeader,
@@ -215,7 +216,7 @@ class UtpSocketImpl extends EventEmitter<UtpSocketEvents> implements UtpSocket, 
       last.remotePort === remote.port &&
       last.remoteAddress === remote.address
     ) {
-      last.handlePacket(p, datagram, now)
+      deliver(last, p, datagram, now)
       return true
     }
     if (p.type === ST_SYN) {
@@ -232,7 +233,7 @@ class UtpSocketImpl extends EventEmitter<UtpSocketEvents> implements UtpSocket, 
     }
     if (connection) {
       this.last = connection
-      connection.handlePacket(p, datagram, now)
+      deliver(connection, p, datagram, now)
       return true
     }
     // A packet for no connection of ours: tell the sender, once per packet (no amplification).
@@ -245,7 +246,7 @@ class UtpSocketImpl extends EventEmitter<UtpSocketEvents> implements UtpSocket, 
     const recvId = (p.connectionId + 1) & 0xffff
     const existing = this.connections.get(key(remote.address, remote.port, recvId))
     if (existing) {
-      existing.handlePacket(p, datagram, now)
+      deliver(existing, p, datagram, now)
       return
     }
     const accepting = this.init.acceptIncoming !== false && this.listenerCount('connection') > 0
@@ -386,7 +387,13 @@ class UtpSocketImpl extends EventEmitter<UtpSocketEvents> implements UtpSocket, 
 
   private tick(): void {
     const now = performance.now()
-    for (const connection of this.connections.values()) connection.tick(now)
+    for (const connection of this.connections.values()) {
+      try {
+        connection.tick(now)
+      } catch (error) {
+        connection.destroy(error instanceof Error ? error : new Error(String(error)))
+      }
+    }
   }
 
   datagrams(): UtpSharedDatagrams {
@@ -436,6 +443,18 @@ class SharedDatagrams extends EventEmitter implements UtpSharedDatagrams {
   close(callback?: () => void): void {
     this.owner.detach(this)
     if (callback) queueMicrotask(callback)
+  }
+}
+
+/**
+ * Nothing may throw out of the UDP handler: a listener of the connection's stream that throws (its
+ * 'data' handlers run inside our push) fails that connection, not the process.
+ */
+function deliver(connection: Connection, p: Packet, datagram: Buffer, now: number): void {
+  try {
+    connection.handlePacket(p, datagram, now)
+  } catch (error) {
+    connection.destroy(error instanceof Error ? error : new Error(String(error)))
   }
 }
 

@@ -67,6 +67,17 @@ describe('uTP over loopback', () => {
     })
   })
 
+  it('works over IPv6 (::1, udp6 sockets)', async () => {
+    const a = await createUtpSocket({ type: 'udp6', host: '::1' })
+    const b = await createUtpSocket({ type: 'udp6', host: '::1' })
+    cleanups.push(async () => void (await Promise.all([a.close(), b.close()])))
+    const [client, server] = await connectPair(a, b)
+    expect([client.remoteFamily, server.remoteFamily, server.remoteAddress]).toEqual(['IPv6', 'IPv6', '::1'])
+    const data = randomBytes(4 << 20)
+    const [got] = await withTimeout(Promise.all([hashStream(server), writeAll(client, data)]), 20_000, 'IPv6')
+    expect(got).toEqual({ bytes: data.length, sha1: sha1(data) })
+  })
+
   it('runs 40 connections at once between two sockets', async () => {
     const { a, b } = await pair()
     b.on('connection', (connection) => connection.pipe(connection))
@@ -144,6 +155,23 @@ describe('uTP over loopback', () => {
     const error = await withTimeout(failed, 5000, 'reset')
     expect(error).toBeInstanceOf(UtpConnectionResetError)
     expect(error.name).toBe('UtpConnectionResetError')
+  })
+
+  it('a reader that destroys its stream from a data handler mid-transfer fails only that connection', async () => {
+    const { a, b } = await pair()
+    const [client, server] = await connectPair(a, b)
+    let chunks = 0
+    server.on('data', () => {
+      if (++chunks === 50) server.destroy()
+    })
+    const failed = new Promise<Error>((resolve) => client.once('error', resolve))
+    client.write(randomBytes(8 << 20))
+    expect(await withTimeout(failed, 5000, 'reset after destroy')).toBeInstanceOf(UtpConnectionResetError)
+    // The sockets still work.
+    const [again, accepted] = await connectPair(a, b)
+    const data = randomBytes(100_000)
+    const [got] = await Promise.all([hashStream(accepted), writeAll(again, data)])
+    expect(got.sha1).toBe(sha1(data))
   })
 
   it('a socket that does not accept answers a SYN with RESET: connection refused', async () => {
