@@ -44,7 +44,7 @@ const DUPLICATE_ACK_LIMIT = 3
 /** Keep NAT mappings (and the peer's idle timer) alive: libtorrent's 29 s, sooner under a short idle limit. */
 const KEEPALIVE_MS = 29_000
 /** A cleanly closed connection stays registered this long to re-ack a retransmitted FIN. */
-export const LINGER_MS = 3_000
+const LINGER_MS = 3_000
 
 /** Tunables shared by every connection of a socket; the defaults follow libtorrent. */
 export interface ConnectionOptions {

@@ -1,6 +1,6 @@
 // Shared scaffolding for the loopback tests: pairs of uTP sockets on our own loopback addresses
 // (127.0.50.x, so no other test's ports collide), bounded waits, hashing a stream.
-import { createHash } from 'node:crypto'
+import { createCipheriv, createHash } from 'node:crypto'
 import type { Readable, Writable } from 'node:stream'
 import { createUtpSocket, type UtpConnection, type UtpSocket, type UtpSocketInit } from '../src/index.js'
 
@@ -64,4 +64,22 @@ export async function writeAll(stream: Writable, data: Uint8Array, chunk = 64 * 
     }
   }
   await new Promise<void>((resolve) => stream.end(resolve))
+}
+
+/**
+ * Writes `total` pseudo-random bytes (AES-CTR keyed by `seed`) in 64 KiB chunks without holding them,
+ * honouring backpressure, ends the stream and resolves with their SHA-1.
+ */
+export async function writeGenerated(stream: Writable, total: number, seed: string): Promise<string> {
+  const key = createHash('sha256').update(seed).digest()
+  const cipher = createCipheriv('aes-128-ctr', key.subarray(0, 16), key.subarray(16, 32))
+  const hash = createHash('sha1')
+  const zeros = Buffer.alloc(64 * 1024)
+  for (let sent = 0; sent < total; sent += zeros.length) {
+    const chunk = cipher.update(zeros.subarray(0, Math.min(zeros.length, total - sent)))
+    hash.update(chunk)
+    if (!stream.write(chunk)) await new Promise<void>((resolve) => stream.once('drain', resolve))
+  }
+  await new Promise<void>((resolve) => stream.end(resolve))
+  return hash.digest('hex')
 }
