@@ -396,6 +396,9 @@ export class Connection extends Duplex implements UtpConnection {
         if (lost < 0 || seqLess(first, lost)) lost = first
       }
     }
+    // Losses come in bursts: cut the window once per window of packets. (libtorrent also waits 100 ms
+    // between cuts; on a short-RTT tail-drop bottleneck that overshoots the queue and collapses into
+    // timeouts, measured in shaped.test.ts, so we do not.)
     if (lost >= 0 && seqLess(this.lossSeq, lost)) {
       ledbatOnLoss(this.ledbat, this.ledbatInit)
       this.lossSeq = lastSent
@@ -429,7 +432,10 @@ export class Connection extends Duplex implements UtpConnection {
     this.flush(nowMs)
   }
 
-  /** Removes packet `seq` if outstanding; returns its RTT sample in ms (0 if resent) or -1 if absent. */
+  /**
+   * Removes packet `seq` if outstanding; returns its RTT sample in ms, +Infinity when it was resent
+   * (no sample, and no say in the delay clamp), or -1 if it was not outstanding.
+   */
   private ackPacket(seq: number, nowMs: number): number {
     const slot = seq & RING_MASK
     const packet = this.outbuf[slot]
@@ -439,7 +445,7 @@ export class Connection extends Duplex implements UtpConnection {
     if (packet.inFlight) this.bytesInFlight -= packet.payload
     if (packet.needsResend) this.resendPending--
     this.lastAckedPayload = packet.payload
-    let rtt = 0
+    let rtt = Number.POSITIVE_INFINITY
     // Karn: only packets sent once give an unambiguous sample.
     if (packet.transmissions === 1) {
       rtt = Math.max(0, nowMs - packet.sentAt)
