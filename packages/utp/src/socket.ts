@@ -286,9 +286,10 @@ class UtpSocketImpl extends EventEmitter<UtpSocketEvents> implements UtpSocket, 
     if (this.closed) throw new UtpSocketClosedError()
     if (!Number.isInteger(port) || port <= 0 || port > 65535) throw new UtpArgumentError('port', `${port}`)
     // Connections are keyed by the address datagrams come from, so a name is resolved first.
-    if (isIP(host) === 0) {
-      host = (await lookup(host, { family: this.family === 'IPv6' ? 6 : 4 })).address
-    }
+    const family = this.family === 'IPv6' ? 6 : 4
+    if (isIP(host) === 0) host = (await lookup(host, { family })).address
+    if (isIP(host) !== family)
+      throw new UtpArgumentError('host', `${host} is not IPv${family}, as this socket is`)
     const timeoutMs = options.timeoutMs ?? this.init.connectTimeoutMs ?? 8000
     let recvId = 0
     for (let tries = 0; ; tries++) {

@@ -5,6 +5,7 @@ import { createSocket } from 'node:dgram'
 import { afterEach, describe, expect, it } from 'vitest'
 import {
   createUtpSocket,
+  UtpArgumentError,
   UtpConnectionRefusedError,
   UtpConnectionResetError,
   UtpConnectTimeoutError,
@@ -88,6 +89,7 @@ describe('uTP over loopback', () => {
     const data = randomBytes(4 << 20)
     const [got] = await withTimeout(Promise.all([hashStream(server), writeAll(client, data)]), 20_000, 'IPv6')
     expect(got).toEqual({ bytes: data.length, sha1: sha1(data) })
+    await expect(a.connect(b.address().port, '127.0.0.1')).rejects.toBeInstanceOf(UtpArgumentError)
   })
 
   it('runs 40 connections at once between two sockets', async () => {
