@@ -3,6 +3,11 @@
 // reader starts at 0, then seeks to 25 %, 50 %, 75 % and 95 % of the file, each time before those
 // pieces were fetched. Printed: the time from each seek to its first byte, next to the time one piece
 // takes at the seeder's rate (the issue's target: ≤ 2× that).
+//
+// BENCH_LINK=tc (root only) shapes a link instead of libtorrent's own limiter, which releases bytes in
+// 500 ms steps: the seeder runs in a network namespace of its own behind a veth pair whose egress is
+// shaped by `tbf rate <BENCH_RATE_MIB>`, so the seeder itself is unlimited and the wire paces it.
+import { execFileSync } from 'node:child_process'
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -21,6 +26,51 @@ if (missing.length > 0) {
   process.exit(1)
 }
 
+const shaped = process.env.BENCH_LINK === 'tc'
+const NETNS = 'bt-bench-seed'
+
+/** A namespace for the seeder, joined to ours by a veth pair whose seeder side is rate-limited. */
+function shapeLink(bytesPerSecond: number): void {
+  const run = (...args: string[]) => execFileSync('ip', args, { stdio: 'inherit' })
+  unshapeLink()
+  run('netns', 'add', NETNS)
+  run('link', 'add', 'btbench0', 'type', 'veth', 'peer', 'name', 'btbench1')
+  run('link', 'set', 'btbench1', 'netns', NETNS)
+  run('addr', 'add', '10.77.0.1/24', 'dev', 'btbench0')
+  run('link', 'set', 'btbench0', 'up')
+  run('netns', 'exec', NETNS, 'ip', 'addr', 'add', '10.77.0.2/24', 'dev', 'btbench1')
+  run('netns', 'exec', NETNS, 'ip', 'link', 'set', 'btbench1', 'up')
+  run('netns', 'exec', NETNS, 'ip', 'link', 'set', 'lo', 'up')
+  // This VM's kernel has tbf but no netem: the rate is shaped, the round trip stays a veth's.
+  const rate = `${Math.round((bytesPerSecond * 8) / 1000)}kbit`
+  const tbf = [
+    'qdisc',
+    'add',
+    'dev',
+    'btbench1',
+    'root',
+    'tbf',
+    'rate',
+    rate,
+    'burst',
+    '32kb',
+    'limit',
+    '256kb',
+  ]
+  execFileSync('ip', ['netns', 'exec', NETNS, 'tc', ...tbf], { stdio: 'inherit' })
+}
+
+function unshapeLink(): void {
+  for (const args of [
+    ['link', 'del', 'btbench0'],
+    ['netns', 'del', NETNS],
+  ]) {
+    try {
+      execFileSync('ip', args, { stdio: 'ignore' })
+    } catch {}
+  }
+}
+
 const dir = await mkdtemp(join(tmpdir(), 'bt-bench-stream-'))
 const client = createClient()
 let stop = async () => {}
@@ -32,13 +82,18 @@ try {
   await writeFile(join(dir, 'movie.torrent'), created.torrent)
   const meta = parseTorrent(created.torrent)
   const rate = rateMiB * 1024 * 1024
+  if (shaped) shapeLink(rate)
   const seeder = await startLibtorrentSeeder({
     torrentPath: join(dir, 'movie.torrent'),
     savePath: join(dir, 'seed'),
-    host: '127.0.0.2',
-    settings: { upload_rate_limit: rate, ignore_limits_on_local_network: false },
+    ...(shaped
+      ? { host: '10.77.0.2', netns: NETNS }
+      : { host: '127.0.0.2', settings: { upload_rate_limit: rate, ignore_limits_on_local_network: false } }),
   })
-  stop = () => seeder.stop()
+  stop = async () => {
+    await seeder.stop()
+    if (shaped) unshapeLink()
+  }
   const torrent = client.add(meta, {
     store: createMemoryStore(meta),
     peers: [{ host: seeder.host, port: seeder.port }],
@@ -65,7 +120,7 @@ try {
     )
   }
   console.log(
-    `bt stream seek latency: ${sizeMiB} MiB, ${pieceKiB} KiB pieces, seeder at ${rateMiB} MiB/s (one piece: ${pieceMs.toFixed(0)} ms)`,
+    `bt stream seek latency: ${sizeMiB} MiB, ${pieceKiB} KiB pieces, seeder at ${rateMiB} MiB/s ${shaped ? 'over a tbf-shaped veth link' : "(libtorrent's limiter)"} (one piece: ${pieceMs.toFixed(0)} ms)`,
   )
   console.log('| seek to | first byte after | × one piece | downloaded before the seek |')
   console.log('|---|---|---|---|')

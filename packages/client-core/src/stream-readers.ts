@@ -35,15 +35,22 @@ export class StreamReaders {
   private readonly waiting = new Map<number, Set<() => void>>()
   private urgent: readonly number[] = []
   private stopped: Error | undefined
+  private everOpened = false
 
   constructor(host: StreamReadersHost) {
     this.host = host
+  }
+
+  /** Some reader was opened: the torrent is being streamed (and its request queues kept short). */
+  get streamed(): boolean {
+    return this.everOpened
   }
 
   /** Bytes [start, end) of the torrent's content, each chunk once its piece is verified. */
   async *read(start: number, end: number, signal: AbortSignal): AsyncGenerator<Uint8Array> {
     const reader: Reader = { position: start, end }
     this.readers.add(reader)
+    this.everOpened = true
     try {
       this.update()
       const { layout } = this.host

@@ -21,7 +21,7 @@ import type { Alert, DropReason } from './alerts.js'
 import { type Announcer, ownedAnnouncer } from './announcer.js'
 import { BanList } from './ban-list.js'
 import { type AssembledPiece, BlockIntake, type BlockOutcome } from './block-intake.js'
-import { isSnubbed, queueDepth } from './block-requests.js'
+import { blockCount, isSnubbed, queueDepth } from './block-requests.js'
 import { chooseUnchoked } from './choker.js'
 import { type ConnectionBudget, createConnectionBudget } from './connection-budget.js'
 import { DhtPeers } from './dht-peers.js'
@@ -736,6 +736,15 @@ export class Torrent extends EventEmitter<TorrentEvents> {
     if (interesting) this.fillRequests(session)
   }
 
+  /**
+   * A streamed torrent keeps at most half a piece requested per peer: what a seeder already queued
+   * when a reader seeks must arrive before the reader's new piece, so it must be small next to a piece
+   * (a seek then costs at most 1.5 pieces' time, instead of seconds of queue).
+   */
+  private get streamingDepth(): number {
+    return Math.max(4, Math.ceil(blockCount(this.meta.pieceLength) / 2))
+  }
+
   /** Tops the peer's request queue up to what its measured rate can keep busy (one block when snubbed). */
   private fillRequests(session: PeerSession): void {
     const conn = session.conn
@@ -744,7 +753,10 @@ export class Torrent extends EventEmitter<TorrentEvents> {
     const reqq = conn.extendedHandshake?.reqq
     const depth = session.snubbed
       ? 1
-      : queueDepth(session.rate.rate(now), reqq ? { max: Math.min(500, reqq) } : {})
+      : queueDepth(session.rate.rate(now), {
+          ...(reqq ? { max: Math.min(500, reqq) } : {}),
+          ...(this.readers.streamed ? { max: Math.min(reqq ?? 500, this.streamingDepth) } : {}),
+        })
     const count = depth - this.picker.outstanding(session)
     // Refill in batches (a quarter of the queue at least): one write of many requests instead of a
     // syscall per block received.

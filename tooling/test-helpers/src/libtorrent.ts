@@ -25,6 +25,11 @@ export interface LibtorrentSeederInit {
   settings?: Record<string, string | number | boolean>
   /** How long to wait for the torrent to be checked and seeding. Default 60 s. */
   timeoutMs?: number
+  /**
+   * A network namespace to run it in (`ip netns exec`, as root): benchmarks put the seeder behind a
+   * shaped veth link there. `host` must then be an address of that namespace.
+   */
+  netns?: string
 }
 
 export interface LibtorrentSeeder {
@@ -47,7 +52,10 @@ export async function startLibtorrentSeeder(init: LibtorrentSeederInit): Promise
   if (init.settings) args.push('--settings', JSON.stringify(init.settings))
   const timeoutMs = init.timeoutMs ?? 60_000
   args.push('--timeout', `${Math.ceil(timeoutMs / 1000)}`)
-  const process = startProcess(PYTHON, args)
+  const process =
+    init.netns === undefined
+      ? startProcess(PYTHON, args)
+      : startProcess('ip', ['netns', 'exec', init.netns, PYTHON, ...args])
   try {
     const ready = await firstEvent(process, timeoutMs + 5_000)
     if (ready.event !== 'ready') throw new Error(`libtorrent seeder failed: ${ready.message}`)
