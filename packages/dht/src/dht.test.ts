@@ -1,5 +1,7 @@
+import { createSocket, type RemoteInfo } from 'node:dgram'
+import { EventEmitter } from 'node:events'
 import { describe, expect, it } from 'vitest'
-import { bootstrapRouters, createDht, DEFAULT_BOOTSTRAP } from './dht.js'
+import { bootstrapRouters, createDht, DEFAULT_BOOTSTRAP, type DhtSocket } from './dht.js'
 
 describe('bootstrap routers', () => {
   it('never uses the public routers under vitest or CI', () => {
@@ -65,5 +67,42 @@ describe('createDht', () => {
     await holder.listen()
     await expect(taken.listen()).rejects.toMatchObject({ name: 'DhtBindError' })
     await Promise.all([holder.close(), taken.close()])
+  })
+
+  it('runs on a socket it is given (a shared port): binds nothing, and close only detaches it', async () => {
+    // The owner keeps the datagrams a DHT does not want (here: those not starting with 'd', as uTP's).
+    const udp = createSocket('udp4')
+    await new Promise<void>((resolve) => udp.bind(0, '127.0.60.1', resolve))
+    const others: Buffer[] = []
+    const view = new EventEmitter()
+    let detached = false
+    udp.on('message', (datagram: Buffer, remote: RemoteInfo) => {
+      if (datagram[0] === 0x64 && !detached) view.emit('message', datagram, remote)
+      else others.push(datagram)
+    })
+    const socket: DhtSocket = Object.assign(view, {
+      send: (datagram: Uint8Array, port: number, address: string, callback?: (error: Error | null) => void) =>
+        udp.send(datagram, port, address, callback),
+      address: () => udp.address(),
+      close: (callback?: () => void) => {
+        detached = true
+        callback?.()
+      },
+    })
+    const shared = createDht({ socket, port: 1 })
+    const other = createDht({ host: '127.0.60.2', port: 0 })
+    await Promise.all([shared.listen(), other.listen()])
+    expect(shared.address()).toEqual({ host: '127.0.60.1', port: udp.address().port })
+    expect(await other.ping(shared.address()!)).toEqual(shared.nodeId)
+    expect(await shared.ping(other.address()!)).toEqual(other.nodeId)
+    await shared.close()
+    expect(detached).toBe(true)
+    // The owner's socket is still open, and what arrives now is the owner's alone.
+    const arrived = new Promise<void>((resolve) => udp.once('message', () => setImmediate(resolve)))
+    udp.send(Buffer.from('d1:y1:qe'), udp.address().port, '127.0.60.1')
+    await arrived
+    expect(others.map(String)).toContain('d1:y1:qe')
+    await other.close()
+    await new Promise<void>((resolve) => udp.close(() => resolve()))
   })
 })

@@ -3,10 +3,10 @@
 // It owns the sockets and timers and wires the policies (routing table, lookup, tokens, peer store,
 // rate limiters) together; those know nothing of sockets.
 
-import { createSocket, type RemoteInfo, type Socket } from 'node:dgram'
+import { createSocket, type RemoteInfo } from 'node:dgram'
 import { lookup as dnsLookup } from 'node:dns/promises'
 import { EventEmitter } from 'node:events'
-import { isIP } from 'node:net'
+import { type AddressInfo, isIP } from 'node:net'
 import { type BencodeDict, bytesToKey, keyToBytes } from '@bt/bencode'
 import { canonicalIp, ipFromBytes, ipToBytes, type PeerAddress } from '@bt/peer-address'
 import { createExternalIpVoter, isBep42Exempt, isSecureNodeId, secureNodeId } from './bep42.js'
@@ -65,11 +65,27 @@ const SAMPLE_INTERVAL_S = 6 * 3600
 const MAX_TOKEN_BYTES = 64
 const MAINTENANCE_MS = 5_000
 
+/**
+ * The little of a UDP socket the node uses, so that it can run on a socket someone else owns: a uTP
+ * socket's `datagrams()` view (uTP and the DHT share one port, told apart by the first byte). A dgram
+ * socket fits it too.
+ */
+export interface DhtSocket {
+  send(datagram: Uint8Array, port: number, address: string, callback?: (error: Error | null) => void): void
+  address(): AddressInfo
+  on(event: 'message', listener: (datagram: Buffer, remote: RemoteInfo) => void): unknown
+  on(event: 'error', listener: (error: Error) => void): unknown
+  /** Called by `close()`: for a shared view, it only detaches the node. */
+  close(callback?: () => void): void
+}
+
 export interface DhtInit {
-  /** IPv4 address to bind. Default `0.0.0.0`. */
+  /** IPv4 address to bind. Default `0.0.0.0`. Ignored with `socket`. */
   host?: string
-  /** UDP port. Default 6881; 0 lets the system choose. */
+  /** UDP port. Default 6881; 0 lets the system choose. Ignored with `socket`. */
   port?: number
+  /** A bound IPv4 socket to run on instead of binding one (`listen()` binds nothing then). */
+  socket?: DhtSocket
   /** Also run an IPv6 node on this address (BEP 32), with its own routing table. */
   host6?: string
   /** UDP port of the IPv6 socket. Default: the IPv4 port actually bound. */
@@ -210,7 +226,7 @@ export function createDht(init: DhtInit = {}): Dht {
 
 interface Stack {
   family: 4 | 6
-  socket: Socket
+  socket: DhtSocket
   table: RoutingTable
 }
 
@@ -293,7 +309,8 @@ class DhtNode extends EventEmitter<DhtEvents> implements Dht {
     signal?.throwIfAborted()
     if (this.closed) throw new DhtClosedError()
     const port = this.init.port ?? 6881
-    await this.bind(4, this.init.host ?? '0.0.0.0', port)
+    if (this.init.socket) this.adopt(4, this.init.socket)
+    else await this.bind(4, this.init.host ?? '0.0.0.0', port)
     if (this.init.host6 !== undefined) {
       await this.bind(6, this.init.host6, this.init.port6 ?? this.address(4)?.port ?? port)
     }
@@ -318,6 +335,10 @@ class DhtNode extends EventEmitter<DhtEvents> implements Dht {
       socket.close()
       throw new DhtClosedError()
     }
+    this.adopt(family, socket)
+  }
+
+  private adopt(family: 4 | 6, socket: DhtSocket): void {
     socket.on('error', (error) => this.warn({ type: 'socket-error', error }))
     socket.on('message', (packet, remote) => this.receive(family, packet, remote))
     this.transactions.set(family, createTransactions())

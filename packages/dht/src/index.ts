@@ -11,6 +11,7 @@ export {
   type DhtGetPeersResult,
   type DhtInit,
   type DhtLookupOptions,
+  type DhtSocket,
   type DhtStats,
 } from './dht.js'
 export {
