@@ -28,6 +28,7 @@ import { DhtPeers } from './dht-peers.js'
 import { TorrentStoppedError } from './errors.js'
 import { defaultFilePriorities, type FilePriority, wantedPieces } from './file-priorities.js'
 import { FlowControl } from './flow-control.js'
+import type { PeerTransport } from './peer-dialer.js'
 import { CLIENT_NAME } from './peer-id.js'
 import type { PeerSource } from './peer-list.js'
 import { PeerExchange } from './pex.js'
@@ -375,8 +376,8 @@ export class Torrent extends EventEmitter<TorrentEvents> {
   }
 
   /** Takes over a connection a peer opened to us (the client's listener matched its info hash). */
-  attach(conn: PeerConnection): void {
-    this.swarm.accept(conn)
+  attach(conn: PeerConnection, transport: PeerTransport = 'tcp'): void {
+    this.swarm.accept(conn, transport)
   }
 
   /** Adds peers to dial (from any source); returns how many were new. */
@@ -834,7 +835,11 @@ export class Torrent extends EventEmitter<TorrentEvents> {
     this.punish(this.smartBan.pieceVerified(index, ipsOf(piece.senders), data), piece)
     // A piece kept only in part (it covers a skipped file) cannot be served: nobody is told we have it.
     if (whole) {
-      for (const session of this.swarm.sessions()) session.conn.have(index)
+      // Not to peers that have it already (seeds above all): a have is a syscall and a wake-up at the peer,
+      // and with 16 KiB pieces sending them all cost the main thread more than SHA-1 did.
+      for (const session of this.swarm.sessions()) {
+        if (!session.hasAll && !session.known.has(index)) session.conn.have(index)
+      }
       this.readers.pieceVerified(index)
     } else this.partial.add(index)
     this.emit('piece', index)
