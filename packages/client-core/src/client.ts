@@ -1,18 +1,22 @@
 // A client: one identity (peer id, listen port), one tracker transport, one connection budget and one
 // ban list shared by its torrents and metadata fetches, and the listener that hands incoming peers to the
 // torrent they ask for (a banned address is turned away before its handshake is read), plain or through
-// MSE as the encryption policy allows.
+// MSE as the encryption policy allows. The listener is TCP and, unless turned off, uTP on the same port
+// number (UDP), as libtorrent does; its uTP socket is also what torrents dial over first.
 import { createServer, type Server, type Socket } from 'node:net'
+import type { Duplex } from 'node:stream'
 import type { Dht } from '@bt/dht'
 import type { MagnetLink, Metainfo } from '@bt/metainfo'
 import { accept as acceptMse, req2Hash } from '@bt/mse'
-import { acceptPeer } from '@bt/peer-wire'
+import { acceptPeer, type PeerAddressLike } from '@bt/peer-wire'
 import type { PieceStore } from '@bt/piece-store'
+import { createUtpSocket, type UtpConnection, type UtpSocket } from '@bt/utp'
 import { BanList } from './ban-list.js'
 import { type ConnectionBudget, createConnectionBudget } from './connection-budget.js'
 import { DEFAULT_ENCRYPTION, type EncryptionPolicy, incomingRules } from './encryption-policy.js'
 import { DuplicateTorrentError } from './errors.js'
 import { MetadataFetch, type MetadataFetchInit } from './metadata-fetch.js'
+import type { PeerTransport } from './peer-dialer.js'
 import { generatePeerId } from './peer-id.js'
 import { RateLimiter } from './rate-limiter.js'
 import { createTicker } from './ticker.js'
@@ -44,6 +48,11 @@ export interface ClientInit {
   encryption?: EncryptionPolicy
   /** How long an incoming peer has for its MSE and BitTorrent handshakes, each. Default 10 s. */
   handshakeTimeoutMs?: number
+  /**
+   * uTP (BEP 29): `listen()` also opens a uTP socket on the listen port number (UDP), accepts peers on
+   * it like TCP ones, and torrents dial over it first (TCP after a 3 s silence). Default true.
+   */
+  utp?: boolean
 }
 
 export interface RemoveTorrentOptions {
@@ -63,6 +72,7 @@ export type AddTorrentOptions = Omit<
   | 'bans'
   | 'dht'
   | 'ticker'
+  | 'utp'
 > & {
   store: PieceStore
   /** Contact the torrent's trackers. Default true. */
@@ -71,7 +81,7 @@ export type AddTorrentOptions = Omit<
 
 export type FetchMetadataOptions = Omit<
   MetadataFetchInit,
-  'magnet' | 'peerId' | 'port' | 'transport' | 'connectionBudget' | 'bans' | 'dht' | 'ticker'
+  'magnet' | 'peerId' | 'port' | 'transport' | 'connectionBudget' | 'bans' | 'dht' | 'ticker' | 'utp'
 > & {
   /** Contact the magnet's trackers. Default true. */
   announce?: boolean
@@ -81,6 +91,8 @@ export class Client {
   readonly peerId: Uint8Array
   private listenPort: number
   private server: Server | undefined
+  private utpSocket: UtpSocket | undefined
+  private readonly utpEnabled: boolean
   private readonly transport: TrackerTransport
   private readonly active = new Set<Torrent>()
   private readonly byInfoHash = new Map<string, Torrent>()
@@ -107,6 +119,7 @@ export class Client {
     this.dht = init.dht
     this.policy = init.encryption ?? DEFAULT_ENCRYPTION
     this.handshakeTimeoutMs = init.handshakeTimeoutMs ?? 10_000
+    this.utpEnabled = init.utp ?? true
     this.sharedLimits = {
       upload: new RateLimiter(init.uploadLimit ?? 0),
       download: new RateLimiter(init.downloadLimit ?? 0),
@@ -135,6 +148,15 @@ export class Client {
   }
 
   private readonly currentPolicy = () => this.policy
+  private readonly currentUtp = () => this.utpSocket
+
+  /**
+   * The uTP socket `listen()` opened (undefined before, or with `utp: false`). A DHT may share its UDP
+   * port through `utp.datagrams()`: uTP and KRPC datagrams are told apart by their first byte.
+   */
+  get utp(): UtpSocket | undefined {
+    return this.utpSocket
+  }
 
   /** The port announced to trackers: the listening port once `listen()` resolved. */
   get port(): number {
@@ -142,38 +164,64 @@ export class Client {
   }
 
   /**
-   * Accepts incoming peers on `port` (0: any free port) and `host` (default: every interface); resolves
-   * with the port. Call before adding torrents, so they announce it.
+   * Accepts incoming peers on `port` (0: any free port) and `host` (default: every interface), over TCP
+   * and (unless `utp: false`) over uTP on the same port number; resolves with the port. Call before
+   * adding torrents, so they announce it. With port 0, a port whose UDP twin is taken is given back and
+   * another one tried; a fixed port whose UDP side is taken fails with `UtpBindError`.
    */
   async listen(options: { port?: number; host?: string } = {}): Promise<number> {
     if (this.server) return this.listenPort
-    const server = createServer((socket) => this.accept(socket))
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject)
-      server.listen(options.port ?? 0, options.host, () => {
-        server.off('error', reject)
-        resolve()
-      })
-    })
-    // A listener error after start (EMFILE…) must not crash the process; the next accept may work.
-    server.on('error', () => {})
-    this.server = server
-    const address = server.address()
-    if (address && typeof address === 'object') this.listenPort = address.port
-    return this.listenPort
+    const port = options.port ?? 0
+    for (let attempt = 1; ; attempt++) {
+      const server = await listenTcp(port, options.host, (socket) => this.acceptTcp(socket))
+      const address = server.address()
+      const bound = address && typeof address === 'object' ? address.port : port
+      if (!this.utpEnabled) {
+        this.server = server
+        this.listenPort = bound
+        return bound
+      }
+      try {
+        const utp = await createUtpSocket({
+          port: bound,
+          ...(options.host !== undefined ? { host: options.host } : {}),
+        })
+        utp.on('connection', (connection) => this.acceptUtp(connection))
+        // Send errors (an unreachable peer) are the connection's business; the socket stays up.
+        utp.on('error', () => {})
+        this.server = server
+        this.utpSocket = utp
+        this.listenPort = bound
+        return bound
+      } catch (error) {
+        await new Promise((resolve) => server.close(resolve))
+        if (port !== 0 || attempt >= MAX_LISTEN_ATTEMPTS) throw error
+      }
+    }
   }
 
-  private accept(socket: Socket): void {
+  private acceptTcp(socket: Socket): void {
     socket.on('error', () => {})
-    if (this.bans.isBanned(socket.remoteAddress ?? '')) {
-      socket.destroy()
+    const remoteAddress = { host: socket.remoteAddress ?? '', port: socket.remotePort ?? 0 }
+    this.accept(socket, remoteAddress, 'tcp')
+  }
+
+  private acceptUtp(connection: UtpConnection): void {
+    connection.on('error', () => {})
+    const remoteAddress = { host: connection.remoteAddress, port: connection.remotePort }
+    this.accept(connection, remoteAddress, 'utp')
+  }
+
+  private accept(stream: Duplex, remoteAddress: PeerAddressLike, transport: PeerTransport): void {
+    if (this.bans.isBanned(remoteAddress.host)) {
+      stream.destroy()
       return
     }
-    this.handshake(socket).then(
+    this.handshake(stream, remoteAddress).then(
       (conn) => {
         // Looked up again: the torrent may have been stopped (or its metadata fetched) meanwhile.
         const owner = this.ownerOf(conn.infoHash)
-        if (owner) owner.attach(conn)
+        if (owner) owner.attach(conn, transport)
         else conn.close()
       },
       () => {},
@@ -184,14 +232,13 @@ export class Client {
    * The incoming peer's MSE handshake (unless encryption is off), then its BitTorrent handshake: for
    * the torrent MSE named, if it used MSE (a peer may not switch torrents between the two).
    */
-  private async handshake(socket: Socket) {
-    const options = { handshakeTimeoutMs: this.handshakeTimeoutMs }
+  private async handshake(stream: Duplex, remoteAddress: PeerAddressLike) {
+    const options = { handshakeTimeoutMs: this.handshakeTimeoutMs, remoteAddress }
     if (this.policy === 'off') {
-      return acceptPeer(socket, { findTorrent: (infoHash) => this.ownerOf(infoHash)?.peerInit }, options)
+      return acceptPeer(stream, { findTorrent: (infoHash) => this.ownerOf(infoHash)?.peerInit }, options)
     }
-    const remoteAddress = { host: socket.remoteAddress ?? '', port: socket.remotePort ?? 0 }
     const accepted = await acceptMse(
-      socket,
+      stream,
       {
         ...incomingRules(this.policy),
         findInfoHash: (req2) => {
@@ -209,7 +256,7 @@ export class Client {
         findTorrent: (infoHash) =>
           named === undefined || named.equals(infoHash) ? this.ownerOf(infoHash)?.peerInit : undefined,
       },
-      { ...options, remoteAddress },
+      options,
     )
   }
 
@@ -238,6 +285,7 @@ export class Client {
     const { announce = true, ...rest } = options
     const fetch = new MetadataFetch({
       encryption: this.currentPolicy,
+      utp: this.currentUtp,
       ...rest,
       magnet,
       peerId: this.peerId,
@@ -265,6 +313,7 @@ export class Client {
     const { announce = true, ...rest } = options
     const torrent = new Torrent({
       encryption: this.currentPolicy,
+      utp: this.currentUtp,
       ...rest,
       meta,
       peerId: this.peerId,
@@ -316,7 +365,10 @@ export class Client {
     if (options.deleteData) await torrent.store.destroy()
   }
 
-  /** Stops every torrent (announcing `stopped`, flushing resume data) and releases the trackers' sockets. */
+  /**
+   * Stops every torrent (announcing `stopped`, flushing resume data) and releases the trackers' sockets
+   * and the listeners (the uTP socket's UDP port too: close a DHT sharing it first).
+   */
   async close(): Promise<void> {
     const server = this.server
     this.server = undefined
@@ -327,8 +379,31 @@ export class Client {
     this.byInfoHash.clear()
     this.byReq2.clear()
     await closed
+    const utp = this.utpSocket
+    this.utpSocket = undefined
+    await utp?.close()
     await this.transport.close()
   }
+}
+
+/** Tries of a free port (`listen({ port: 0 })`) whose UDP twin is free too. */
+const MAX_LISTEN_ATTEMPTS = 8
+
+function listenTcp(
+  port: number,
+  host: string | undefined,
+  onSocket: (socket: Socket) => void,
+): Promise<Server> {
+  const server = createServer(onSocket)
+  return new Promise<Server>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(port, host, () => {
+      server.off('error', reject)
+      // A listener error after start (EMFILE…) must not crash the process; the next accept may work.
+      server.on('error', () => {})
+      resolve(server)
+    })
+  })
 }
 
 export function createClient(init: ClientInit = {}): Client {

@@ -67,6 +67,7 @@ export {
   type MetadataFetchResult,
   magnetPeerAddresses,
 } from './metadata-fetch.js'
+export { type PeerTransport, UTP_FIRST_CONNECT_TIMEOUT_MS } from './peer-dialer.js'
 export { CLIENT_NAME, generatePeerId, PEER_ID_PREFIX } from './peer-id.js'
 export { type PeerCandidate, PeerList, type PeerListInit, type PeerSource } from './peer-list.js'
 export {

@@ -23,6 +23,7 @@ import { BanList } from './ban-list.js'
 import { type ConnectionBudget, createConnectionBudget } from './connection-budget.js'
 import { DhtPeers } from './dht-peers.js'
 import { InvalidMetadataError, TorrentStoppedError } from './errors.js'
+import type { PeerTransport } from './peer-dialer.js'
 import { CLIENT_NAME } from './peer-id.js'
 import type { PeerSource } from './peer-list.js'
 import { PeerExchange } from './pex.js'
@@ -230,8 +231,8 @@ export class MetadataFetch extends EventEmitter<MetadataFetchEvents> {
   }
 
   /** Takes over a connection a peer opened to us (made with `extensions` and no piece count). */
-  attach(conn: PeerConnection): void {
-    this.swarm.accept(conn)
+  attach(conn: PeerConnection, transport: PeerTransport = 'tcp'): void {
+    this.swarm.accept(conn, transport)
   }
 
   /** Gives up: closes every connection, stops announcing; `done` rejects with `TorrentStoppedError`. */

@@ -1,13 +1,14 @@
-// Dialling one peer under the encryption policy: TCP, then the MSE handshake carrying our BitTorrent
-// handshake as its initial payload (one round trip saved), then peer-wire over the stream it gives; or a
-// plain peer-wire dial. Failures keep peer-wire's classes (connect vs handshake) so the swarm's back-off
-// and its "all peers unreachable" report read them as before; an MSE-level failure keeps its own class.
-import { connect as netConnect, type Socket } from 'node:net'
+// Dialling one peer: over uTP first when the client has a uTP socket (as libtorrent does: a peer is
+// assumed to speak uTP until a SYN goes unanswered, then it is dialled over TCP and remembered so),
+// then under the encryption policy: the MSE handshake carrying our BitTorrent handshake as its initial
+// payload (one round trip saved) and peer-wire over the stream it gives, or plain peer-wire. Failures
+// keep peer-wire's classes (connect vs handshake) so the swarm's back-off and its "all peers
+// unreachable" report read them as before; an MSE-level failure keeps its own class.
+import { isIP, connect as netConnect, type Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
 import { initiate } from '@bt/mse'
 import type { PeerAddress } from '@bt/peer-address'
 import {
-  connectPeer,
   openPeer,
   ourHandshake,
   type PeerConnection,
@@ -15,7 +16,17 @@ import {
   type PeerConnectionInit,
   PeerTimeoutError,
 } from '@bt/peer-wire'
+import type { UtpSocket } from '@bt/utp'
 import { type EncryptionPolicy, fallsBackToPlaintext, outgoingMethods } from './encryption-policy.js'
+
+/** How a connection reached its peer. */
+export type PeerTransport = 'tcp' | 'utp'
+
+/**
+ * How long a uTP SYN waits for an answer before we dial TCP instead, when the peer is not known to speak
+ * uTP: a peer without uTP (libtorrent with it off) never answers, so this is a timeout, not a refusal.
+ */
+export const UTP_FIRST_CONNECT_TIMEOUT_MS = 3000
 
 export interface DialPeerOptions {
   encryption: EncryptionPolicy
@@ -24,12 +35,19 @@ export interface DialPeerOptions {
   signal: AbortSignal
   connectTimeoutMs: number
   handshakeTimeoutMs: number
+  /** The client's uTP socket: the peer is dialled over uTP first, unless known to be TCP-only. */
+  utp?: UtpSocket | undefined
+  /** What reached this peer before (or what it reached us over). */
+  transportKnown?: PeerTransport | undefined
+  /** The uTP connect timeout while `transportKnown` is not `utp`. Default `UTP_FIRST_CONNECT_TIMEOUT_MS`. */
+  utpConnectTimeoutMs?: number | undefined
 }
 
 export interface DialedPeer {
   conn: PeerConnection
   /** An MSE dial failed and the plain one that followed worked (prefer): remember the peer. */
   fellBack: boolean
+  transport: PeerTransport
 }
 
 export async function dialPeer(
@@ -37,24 +55,56 @@ export async function dialPeer(
   init: PeerConnectionInit,
   options: DialPeerOptions,
 ): Promise<DialedPeer> {
+  options.signal.throwIfAborted()
+  const utp = options.utp
+  if (utp !== undefined && options.transportKnown !== 'tcp' && sameFamily(utp, address.host)) {
+    const timeoutMs =
+      options.transportKnown === 'utp'
+        ? options.connectTimeoutMs
+        : Math.min(options.utpConnectTimeoutMs ?? UTP_FIRST_CONNECT_TIMEOUT_MS, options.connectTimeoutMs)
+    const connect = () => connectUtp(utp, address, options.signal, timeoutMs)
+    // Any connect failure (unanswered, refused) sends us to TCP: only a peer that answered our SYN
+    // is held to uTP for its handshakes.
+    const stream = await connect().catch((error: unknown) => {
+      if (options.signal.aborted) throw error
+      return undefined
+    })
+    if (stream) return { ...(await handshake(stream, connect, address, init, options)), transport: 'utp' }
+  }
+  const connect = () => connectTcp(address, options)
+  return { ...(await handshake(await connect(), connect, address, init, options)), transport: 'tcp' }
+}
+
+/** The handshakes over a connected `stream`; `reconnect` gives a fresh one for a plaintext retry. */
+async function handshake(
+  stream: Duplex,
+  reconnect: () => Promise<Duplex>,
+  address: PeerAddress,
+  init: PeerConnectionInit,
+  options: DialPeerOptions,
+): Promise<{ conn: PeerConnection; fellBack: boolean }> {
+  const plain = (plainStream: Duplex) =>
+    openPeer(plainStream, address, init, {
+      signal: options.signal,
+      handshakeTimeoutMs: options.handshakeTimeoutMs,
+    })
   const methods = options.plaintextKnown ? undefined : outgoingMethods(options.encryption)
-  if (methods === undefined) return { conn: await dialPlain(address, init, options), fellBack: false }
-  const socket = await connectTcp(address, options)
-  let stream: Duplex
+  if (methods === undefined) return { conn: await plain(stream), fellBack: false }
+  let encrypted: Duplex
   try {
     const mse = await initiate(
-      socket,
+      stream,
       { infoHash: init.infoHash, methods, initialPayload: ourHandshake(init) },
       { signal: options.signal, timeoutMs: options.handshakeTimeoutMs },
     )
-    stream = mse.stream
+    encrypted = mse.stream
   } catch (error) {
-    // A peer that took the TCP connection and then failed MSE gets a plain try; one that spoke MSE and
+    // A peer that took the connection and then failed MSE gets a plain try; one that spoke MSE and
     // then failed the BitTorrent handshake inside it (ourselves, another torrent) would fail it again.
     if (!fallsBackToPlaintext(options.encryption) || options.signal.aborted) throw error
-    return { conn: await dialPlain(address, init, options), fellBack: true }
+    return { conn: await plain(await reconnect()), fellBack: true }
   }
-  const conn = await openPeer(stream, address, init, {
+  const conn = await openPeer(encrypted, address, init, {
     signal: options.signal,
     handshakeTimeoutMs: options.handshakeTimeoutMs,
     handshakeSent: true,
@@ -62,12 +112,32 @@ export async function dialPeer(
   return { conn, fellBack: false }
 }
 
-function dialPlain(address: PeerAddress, init: PeerConnectionInit, options: DialPeerOptions) {
-  return connectPeer(address, init, {
-    signal: options.signal,
-    connectTimeoutMs: options.connectTimeoutMs,
-    handshakeTimeoutMs: options.handshakeTimeoutMs,
-  })
+/** A uTP socket binds one address family; peers of the other are dialled over TCP. */
+function sameFamily(utp: UtpSocket, host: string): boolean {
+  const family = isIP(host)
+  return family === 0 || family === (utp.address().family === 'IPv6' ? 6 : 4)
+}
+
+/** A uTP connect, its failures in peer-wire's connect classes (so the swarm reads them as TCP's). */
+async function connectUtp(
+  utp: UtpSocket,
+  address: PeerAddress,
+  signal: AbortSignal,
+  timeoutMs: number,
+): Promise<Duplex> {
+  try {
+    return await utp.connect(address.port, address.host, { signal, timeoutMs })
+  } catch (error) {
+    if (signal.aborted) throw signal.reason
+    if (error instanceof Error && error.name === 'UtpConnectTimeoutError') {
+      throw new PeerTimeoutError('connect', timeoutMs)
+    }
+    const detail = error instanceof Error ? error.message : String(error)
+    throw new PeerConnectionError(
+      `could not connect to ${address.host}:${address.port} over uTP: ${detail}`,
+      { cause: error },
+    )
+  }
 }
 
 function connectTcp(address: PeerAddress, options: DialPeerOptions): Promise<Socket> {

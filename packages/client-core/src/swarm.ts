@@ -3,7 +3,9 @@
 // `MetadataFetch`. A ban is on the IP address, through the client's `BanList`: every swarm closes its
 // connections from a banned address, and neither dials nor accepts it again. When the budget is full and
 // candidates wait, a connection its owner calls useless gives its slot up (rotation), so peers that
-// take a slot and send nothing cannot starve the download.
+// take a slot and send nothing cannot starve the download. With the client's uTP socket, peers are
+// dialled over uTP first and over TCP when that goes unanswered; which one reached a peer (or which one
+// it reached us over) is remembered for its next dial.
 import { canonicalIp, type PeerAddress } from '@bt/peer-address'
 import {
   HandshakeError,
@@ -12,11 +14,12 @@ import {
   type PeerConnectionInit,
   PeerTimeoutError,
 } from '@bt/peer-wire'
+import type { UtpSocket } from '@bt/utp'
 import type { Alert, BanReason, DialFailure, DropReason } from './alerts.js'
 import type { BanList } from './ban-list.js'
 import type { ConnectionBudget, ReleaseSlot } from './connection-budget.js'
 import { DEFAULT_ENCRYPTION, type EncryptionPolicy } from './encryption-policy.js'
-import { dialPeer } from './peer-dialer.js'
+import { dialPeer, type PeerTransport } from './peer-dialer.js'
 import { PeerList, type PeerSource } from './peer-list.js'
 
 /** What the swarm knows of an open connection; owners extend it with their own per-peer state. */
@@ -26,6 +29,7 @@ export interface SwarmPeer {
   readonly address: PeerAddress
   readonly conn: PeerConnection
   readonly incoming: boolean
+  readonly transport: PeerTransport
   readonly openedAt: number
 }
 
@@ -42,6 +46,13 @@ export interface DialOptions {
    * (a client passes its own, so `Client.setEncryption` reaches torrents already running). Default `prefer`.
    */
   encryption?: EncryptionPolicy | (() => EncryptionPolicy) | undefined
+  /**
+   * A uTP socket to dial over first (falling back to TCP), or a function read at every dial (a client
+   * passes its own, so it follows `listen()`). Default none: TCP only.
+   */
+  utp?: UtpSocket | (() => UtpSocket | undefined) | undefined
+  /** How long a uTP SYN waits before TCP is tried, for a peer not known to speak uTP. Default 3 s. */
+  utpConnectTimeoutMs?: number | undefined
 }
 
 /** The dial options of a larger init object. */
@@ -50,8 +61,10 @@ export function dialOptions({
   connectTimeoutMs,
   handshakeTimeoutMs,
   encryption,
+  utp,
+  utpConnectTimeoutMs,
 }: DialOptions): DialOptions {
-  return { peerRetryDelayMs, connectTimeoutMs, handshakeTimeoutMs, encryption }
+  return { peerRetryDelayMs, connectTimeoutMs, handshakeTimeoutMs, encryption, utp, utpConnectTimeoutMs }
 }
 
 export interface SwarmInit<S extends SwarmPeer> extends DialOptions {
@@ -77,8 +90,8 @@ export interface SwarmInit<S extends SwarmPeer> extends DialOptions {
   ranDry?(): void
 }
 
-/** Peers remembered as plain-only at most (a peer list holds 2000 by default). */
-const MAX_PLAINTEXT_PEERS = 4096
+/** Peers remembered as plain-only, or by transport, at most (a peer list holds 2000 by default). */
+const MAX_REMEMBERED_PEERS = 4096
 
 export class Swarm<S extends SwarmPeer> {
   readonly peers: PeerList
@@ -92,6 +105,8 @@ export class Swarm<S extends SwarmPeer> {
   private reportedUnreachable = false
   /** Peers (by key) that hung up on MSE and answered a plain handshake: dialled plain from now on. */
   private readonly plaintextPeers = new Set<string>()
+  /** Peers (by key) and the transport that reached them last (or that they reached us over). */
+  private readonly transports = new Map<string, PeerTransport>()
   private readonly onBanned = (ip: string) => {
     for (const session of this.byConn.values()) {
       if (canonicalIp(session.address.host) === ip) this.closeOnPurpose(session, new Error('banned'))
@@ -129,7 +144,7 @@ export class Swarm<S extends SwarmPeer> {
   }
 
   /** Takes over a connection a peer opened to us; closes it if the address is banned or no slot is free. */
-  accept(conn: PeerConnection): void {
+  accept(conn: PeerConnection, transport: PeerTransport = 'tcp'): void {
     const address = { host: conn.remoteAddress.host, port: conn.remoteAddress.port }
     if (this.init.signal.aborted || !this.init.wantsPeers() || this.init.bans.isBanned(address.host)) {
       conn.close()
@@ -142,7 +157,9 @@ export class Swarm<S extends SwarmPeer> {
       conn.close()
       return
     }
-    this.open(candidate.key, address, conn, true, release)
+    // Over uTP the source port is the peer's listening port (one UDP socket does both): dial it back so.
+    if (transport === 'utp') this.remember(this.transports, candidate.key, 'utp')
+    this.open(candidate.key, address, conn, true, transport, release)
   }
 
   /** Dials as many waiting candidates as the budget allows. */
@@ -163,11 +180,15 @@ export class Swarm<S extends SwarmPeer> {
         signal: this.init.signal,
         connectTimeoutMs: this.init.connectTimeoutMs ?? 10_000,
         handshakeTimeoutMs: this.init.handshakeTimeoutMs ?? 10_000,
+        utp: this.utp(),
+        transportKnown: this.transports.get(candidate.key),
+        utpConnectTimeoutMs: this.init.utpConnectTimeoutMs,
       }).then(
-        ({ conn, fellBack }) => {
+        ({ conn, fellBack, transport }) => {
           this.connecting--
-          if (fellBack) this.rememberPlaintext(candidate.key)
-          this.open(candidate.key, candidate.address, conn, false, release)
+          if (fellBack) this.remember(this.plaintextPeers, candidate.key)
+          this.remember(this.transports, candidate.key, transport)
+          this.open(candidate.key, candidate.address, conn, false, transport, release)
         },
         (error: unknown) => {
           this.connecting--
@@ -183,13 +204,23 @@ export class Swarm<S extends SwarmPeer> {
     return typeof policy === 'function' ? policy() : (policy ?? DEFAULT_ENCRYPTION)
   }
 
-  private rememberPlaintext(key: string): void {
-    // Bounded like the peer list: the oldest entries go first (a Set keeps insertion order).
-    if (this.plaintextPeers.size >= MAX_PLAINTEXT_PEERS) {
-      const oldest = this.plaintextPeers.values().next().value
-      if (oldest !== undefined) this.plaintextPeers.delete(oldest)
+  private utp(): UtpSocket | undefined {
+    const utp = this.init.utp
+    return typeof utp === 'function' ? utp() : utp
+  }
+
+  /** Remembers `key` (with `value` in a map), bounded like the peer list: the oldest entries go first. */
+  private remember(set: Set<string>, key: string): void
+  private remember<V>(map: Map<string, V>, key: string, value: V): void
+  private remember<V>(into: Set<string> | Map<string, V>, key: string, value?: V): void {
+    // A Set and a Map keep insertion order: re-inserting makes an entry the newest.
+    into.delete(key)
+    if (into.size >= MAX_REMEMBERED_PEERS) {
+      const oldest = into.keys().next().value
+      if (oldest !== undefined) into.delete(oldest)
     }
-    this.plaintextPeers.add(key)
+    if (into instanceof Map) into.set(key, value as V)
+    else into.add(key)
   }
 
   /** Bans the session's IP address client-wide: every swarm closes its connections from it. */
@@ -239,6 +270,7 @@ export class Swarm<S extends SwarmPeer> {
     address: PeerAddress,
     conn: PeerConnection,
     incoming: boolean,
+    transport: PeerTransport,
     release: ReleaseSlot,
   ): void {
     if (this.init.signal.aborted || !this.init.wantsPeers() || this.init.bans.isBanned(address.host)) {
@@ -249,7 +281,7 @@ export class Swarm<S extends SwarmPeer> {
     }
     this.peers.connected(key)
     this.reportedUnreachable = false
-    const session = this.init.createSession({ key, address, conn, incoming, openedAt: Date.now() })
+    const session = this.init.createSession({ key, address, conn, incoming, transport, openedAt: Date.now() })
     this.byConn.set(conn, session)
     this.slots.set(conn, release)
     conn.once('close', (reason) => this.closed(session, reason))
