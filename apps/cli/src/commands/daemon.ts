@@ -77,7 +77,8 @@ SIGINT or SIGTERM stops every torrent cleanly and exits 0.`,
       if (stateDir === undefined)
         throw new UsageError('give --state-dir (neither XDG_STATE_HOME nor HOME is set)')
       const warn = (error: Error) => io.stderr(`bt: ${displayText(error.message)}\n`)
-      const saved = await readSessionSettings(stateDir, resolve(io.cwd), warn)
+      // Read quietly: openSession reads the file again and reports what is wrong with it, once.
+      const saved = await readSessionSettings(stateDir, resolve(io.cwd), () => {})
       // What the command line says wins over what was saved, and is saved in turn.
       const overrides: SettingsChanges = {}
       if (options.port !== undefined) overrides.peerPort = options.port
