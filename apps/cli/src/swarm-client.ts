@@ -1,6 +1,8 @@
-// The client a swarm command runs: client-core's Client listening for peers and, unless --no-dht, a DHT
-// node on the same port number over UDP (as libtorrent does), its id and good nodes kept in the state
-// dir so the next run bootstraps without the routers. Under test no router is used unless named (see
+// The client a swarm command runs: client-core's Client listening for peers (TCP, and uTP on the same
+// port number unless --no-utp) and, unless --no-dht, a DHT node on that UDP port (as libtorrent does):
+// on the uTP socket itself, sharing it (the first byte tells KRPC from uTP), or on its own socket when
+// uTP is off or --dht-port names another port. Its id and good nodes are kept in the state dir so the
+// next run bootstraps without the routers. Under test no router is used unless named (see
 // @bt/dht's bootstrapRouters), so nothing leaves loopback.
 import { mkdir } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
@@ -49,8 +51,10 @@ export async function openSwarmClient(init: {
     const port = await client.listen({ port: init.port, ...(init.host ? { host: init.host } : {}) })
     if (options.dht !== false) {
       const state = statePath ? await loadDhtState(statePath).catch(() => undefined) : undefined
+      const utp = client.utp
+      const shared = utp !== undefined && (options.dhtPort === undefined || options.dhtPort === port)
       const node = createDht({
-        port: options.dhtPort ?? port,
+        ...(shared ? { socket: utp.datagrams() } : { port: options.dhtPort ?? port }),
         ...(init.host ? { host: init.host } : {}),
         ...(state ? { state } : {}),
         ...(options.dhtBootstrap ? { bootstrap: options.dhtBootstrap } : {}),

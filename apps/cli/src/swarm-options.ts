@@ -33,6 +33,20 @@ export function addDhtOptions(command: Command): Command {
     )
 }
 
+export interface UtpOptionValues {
+  /** false with --no-utp. */
+  utp?: boolean
+}
+
+/** `--no-utp`: the client's uTP socket (on the listen port number, UDP) stays closed. */
+export function addUtpOption(command: Command): Command {
+  return command.option(
+    '--no-utp',
+    'TCP only: no uTP (BEP 29). By default peers are accepted over TCP and uTP on the listen port ' +
+      'number, and dialled over uTP first (TCP after 3 s unanswered); the DHT shares the UDP port',
+  )
+}
+
 /** `--state-dir`, else `$XDG_STATE_HOME/bt`, else `~/.local/state/bt`; undefined when neither is known. */
 export function stateDirOf(options: DhtOptionValues, io: CliIo): string | undefined {
   if (options.stateDir !== undefined) return options.stateDir

@@ -13,10 +13,16 @@ import { UsageError } from '../errors.js'
 import { displayText, writeLines } from '../output.js'
 import { formatBytes } from '../progress.js'
 import { openSwarmClient } from '../swarm-client.js'
-import { addDhtOptions, type DhtOptionValues, stateDirOf } from '../swarm-options.js'
+import {
+  addDhtOptions,
+  addUtpOption,
+  type DhtOptionValues,
+  stateDirOf,
+  type UtpOptionValues,
+} from '../swarm-options.js'
 import { version } from '../version.js'
 
-interface DaemonOptions extends DhtOptionValues, EncryptionOptionValues {
+interface DaemonOptions extends DhtOptionValues, EncryptionOptionValues, UtpOptionValues {
   rpcHost: string
   rpcPort: number
   rpcAuth?: RpcCredentials
@@ -32,6 +38,7 @@ export const registerDaemon: RegisterCommand = (program, { io, signal }) => {
   const command = program.command('daemon')
   addDhtOptions(command)
   addEncryptionOption(command)
+  addUtpOption(command)
   command
     .description("keep a persisted session of torrents running, driven by Transmission's RPC")
     .option('--rpc-host <address>', 'address the RPC server listens on', '127.0.0.1')
@@ -68,7 +75,7 @@ web UI at http://<host>:<port>/transmission/web/. Its torrents, their resume dat
 --state-dir (default $XDG_STATE_HOME/bt, else ~/.local/state/bt): a restart, even after kill -9, brings
 every torrent back as it was. Settings changed through the RPC (speed limits, queue, seed limits, peer
 limits, encryption…) are saved there too; --port, --download-dir, --no-dht and --encryption given
-here replace the saved ones. A
+here replace the saved ones (--no-utp holds for this run only). A
 peer-port, dht-enabled or pex-enabled change through the RPC applies at the next start.
 SIGINT or SIGTERM stops every torrent cleanly and exits 0.`,
     )
@@ -89,6 +96,7 @@ SIGINT or SIGTERM stops every torrent cleanly and exits 0.`,
         io,
         options: { ...options, dht: overrides.dhtEnabled ?? saved.dhtEnabled },
         port: overrides.peerPort ?? saved.peerPort,
+        client: { utp: options.utp !== false },
       })
       // Ends on SIGINT/SIGTERM or Transmission's session-close.
       let requestClose = () => {}

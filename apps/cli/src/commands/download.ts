@@ -13,10 +13,16 @@ import { displayText, writeJson, writeLines } from '../output.js'
 import { addSeedLimitOptions, hasSeedLimit, reportSeedEnd, seedLimitsOf, seedUntil } from '../seeding.js'
 import { openFileStore } from '../stores.js'
 import { openSwarmClient } from '../swarm-client.js'
-import { addDhtOptions, type DhtOptionValues, rateLimits } from '../swarm-options.js'
+import {
+  addDhtOptions,
+  addUtpOption,
+  type DhtOptionValues,
+  rateLimits,
+  type UtpOptionValues,
+} from '../swarm-options.js'
 import { isMagnetLink, loadTorrent } from '../torrent-source.js'
 
-export interface DownloadOptions extends DhtOptionValues, EncryptionOptionValues {
+export interface DownloadOptions extends DhtOptionValues, EncryptionOptionValues, UtpOptionValues {
   dir?: string
   output?: string
   port: number
@@ -55,7 +61,7 @@ export const registerDownload: RegisterCommand = (program, context) =>
 
 function defineDownload(command: Command, { io, signal }: CommandContext): void {
   addSeedLimitOptions(command)
-  addEncryptionOption(addDhtOptions(command))
+  addUtpOption(addEncryptionOption(addDhtOptions(command)))
     .option(
       '-d, --dir <dir>',
       'directory that receives the content as DIR/<name> (default: the current directory)',
@@ -117,7 +123,7 @@ async function download(
     io,
     options,
     port: options.port,
-    client: { ...rateLimits(options), encryption: options.encryption },
+    client: { ...rateLimits(options), encryption: options.encryption, utp: options.utp !== false },
   })
   const { client } = swarm
   const onAbort = () => void swarm.close()

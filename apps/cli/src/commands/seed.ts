@@ -10,11 +10,11 @@ import { formatBytes } from '../progress.js'
 import { addSeedLimitOptions, reportSeedEnd, seedLimitsOf, seedUntil } from '../seeding.js'
 import { openFileStore } from '../stores.js'
 import { openSwarmClient } from '../swarm-client.js'
-import { addDhtOptions, type DhtOptionValues } from '../swarm-options.js'
+import { addDhtOptions, addUtpOption, type DhtOptionValues, type UtpOptionValues } from '../swarm-options.js'
 import { loadTorrent } from '../torrent-source.js'
 import { locateContent } from './verify.js'
 
-interface SeedOptions extends DhtOptionValues, EncryptionOptionValues {
+interface SeedOptions extends DhtOptionValues, EncryptionOptionValues, UtpOptionValues {
   port: number
   host?: string
   maxPeers: number
@@ -32,7 +32,7 @@ const STATUS_INTERVAL_MS = 5000
 export const registerSeed: RegisterCommand = (program, { io, signal }) => {
   const command = program.command('seed')
   addSeedLimitOptions(command)
-  addEncryptionOption(addDhtOptions(command))
+  addUtpOption(addEncryptionOption(addDhtOptions(command)))
   command
     .description('check content against a torrent and serve it to the swarm until Ctrl-C')
     .argument('<torrent>', 'a .torrent file, or a magnet: link (its metadata is fetched from the swarm)')
@@ -67,6 +67,7 @@ the size or after T ("Stopped seeding: …"; --json: a "seeding-done" event).`,
         client: {
           ...(options.uploadLimit ? { uploadLimit: options.uploadLimit } : {}),
           encryption: options.encryption,
+          utp: options.utp !== false,
         },
       })
       const { client, port } = swarm

@@ -16,10 +16,16 @@ import { numberedFiles, selectedPriorities } from '../file-selection.js'
 import { displayText, writeJson, writeLines } from '../output.js'
 import { openFileStore } from '../stores.js'
 import { openSwarmClient } from '../swarm-client.js'
-import { addDhtOptions, type DhtOptionValues, rateLimits } from '../swarm-options.js'
+import {
+  addDhtOptions,
+  addUtpOption,
+  type DhtOptionValues,
+  rateLimits,
+  type UtpOptionValues,
+} from '../swarm-options.js'
 import { loadTorrent } from '../torrent-source.js'
 
-interface StreamOptions extends DhtOptionValues, EncryptionOptionValues {
+interface StreamOptions extends DhtOptionValues, EncryptionOptionValues, UtpOptionValues {
   dir?: string
   file?: number
   httpHost: string
@@ -36,7 +42,7 @@ interface StreamOptions extends DhtOptionValues, EncryptionOptionValues {
 
 export const registerStream: RegisterCommand = (program, { io, signal }) => {
   const command = program.command('stream')
-  addEncryptionOption(addDhtOptions(command))
+  addUtpOption(addEncryptionOption(addDhtOptions(command)))
   command
     .description('download a torrent and serve its files over HTTP while it downloads (seekable)')
     .argument('<torrent>', 'a .torrent file, or a magnet: link')
@@ -90,7 +96,7 @@ Runs (and seeds) until Ctrl-C. The server binds to loopback; another --http-host
         io,
         options,
         port: options.port,
-        client: { ...rateLimits(options), encryption: options.encryption },
+        client: { ...rateLimits(options), encryption: options.encryption, utp: options.utp !== false },
       })
       const { client } = swarm
       const onAbort = () => void swarm.close()
