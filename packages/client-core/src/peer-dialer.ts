@@ -126,7 +126,11 @@ async function connectUtp(
   timeoutMs: number,
 ): Promise<Duplex> {
   try {
-    return await utp.connect(address.port, address.host, { signal, timeoutMs })
+    const connection = await utp.connect(address.port, address.host, { signal, timeoutMs })
+    // Its failures reach whoever reads it (MSE, peer-wire); one destroyed with a reason after they let
+    // go of it (a torrent stopping) must not throw out of the event loop.
+    connection.on('error', () => {})
+    return connection
   } catch (error) {
     if (signal.aborted) throw signal.reason
     if (error instanceof Error && error.name === 'UtpConnectTimeoutError') {

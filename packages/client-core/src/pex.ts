@@ -322,6 +322,8 @@ export interface PexConnection {
   readonly conn: PeerConnection
   /** The peer's listen address when the torrent knows better than `listenAddressOf(conn)`. */
   readonly address?: PeerAddress | undefined
+  /** The connection runs over uTP: others are told the peer speaks it (flag 0x04, as libtorrent does). */
+  readonly utp?: boolean | undefined
 }
 
 export interface PeerExchangeInit {
@@ -401,7 +403,7 @@ export class PeerExchange {
     const connections = [...connected]
     const current = new Map<string, PexCandidate>()
     const keyOf = new Map<PeerConnection, string>()
-    for (const { conn, address } of connections) {
+    for (const { conn, address, utp } of connections) {
       if (conn.closed) continue
       const listen = address ?? listenAddressOf(conn)
       const usable = listen === undefined ? undefined : checkAddress(listen)
@@ -409,7 +411,7 @@ export class PeerExchange {
       const key = formatPeerAddress(usable.address)
       keyOf.set(conn, key)
       // Two connections to one peer: what either tells about it holds.
-      const flags = flagsOf(conn) | (current.get(key)?.flags ?? 0)
+      const flags = flagsOf(conn) | (utp === true ? PexFlags.utp : 0) | (current.get(key)?.flags ?? 0)
       current.set(key, { ...usable, flags })
     }
     for (const { conn } of connections) {

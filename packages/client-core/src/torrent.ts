@@ -940,9 +940,10 @@ export class Torrent extends EventEmitter<TorrentEvents> {
     if (this.ticks % RECHOKE_TICKS === 0) this.rechoke(this.ticks % OPTIMISTIC_TICKS === 0)
     // An incoming peer's address has its source port: PEX finds its listen port itself.
     this.pex?.tick(
-      [...this.swarm.sessions()].map(({ conn, address, incoming }) =>
-        incoming ? { conn } : { conn, address },
-      ),
+      [...this.swarm.sessions()].map(({ conn, address, incoming, transport }) => {
+        const utp = transport === 'utp'
+        return incoming ? { conn, utp } : { conn, address, utp }
+      }),
     )
     this.swarm.tick(now)
     this.emit('progress', this.progress())

@@ -200,7 +200,9 @@ describe('ut_pex between real connections', () => {
 
     const dAddress = at('127.0.0.1', dialled.port)
     const connected = [
-      ...[a, b, c, e].map((peer) => ({ conn: hub.hubSide(peer) })),
+      ...[a, b, c].map((peer) => ({ conn: hub.hubSide(peer) })),
+      // e reached the hub over uTP (as far as the hub's torrent knows).
+      { conn: hub.hubSide(e), utp: true },
       { conn: hub.hubSide(f), address: dAddress },
       { conn: dialled.hubSide },
       { conn: hub.hubSide(g), address: dAddress },
@@ -221,7 +223,7 @@ describe('ut_pex between real connections', () => {
     ])
     expect(d.learned[0]).toEqual([at('127.0.0.1', 7001), at('127.0.0.1', 7002), at('127.0.0.1', 7005)])
     // d accepts connections (the hub dialled it), though its other connections (f, g) came in.
-    expect(a.messages[0]?.addedFlags).toEqual([PexFlags.seed, 0, PexFlags.reachable])
+    expect(a.messages[0]?.addedFlags).toEqual([PexFlags.seed, PexFlags.utp, PexFlags.reachable])
     for (const sameAsD of [f, g]) expect(sameAsD.learned).toEqual(d.learned)
     expect(hub.pex.stats.messagesSent).toBe(6)
     expect(e.messages).toEqual([])

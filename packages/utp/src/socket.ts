@@ -317,17 +317,19 @@ class UtpSocketImpl extends EventEmitter<UtpSocketEvents> implements UtpSocket, 
     const timer = setTimeout(() => connection.connectTimedOut(timeoutMs), timeoutMs)
     const onAbort = () => connection.abortConnect(options.signal?.reason ?? new Error('aborted'))
     options.signal?.addEventListener('abort', onAbort, { once: true })
-    // The stream's own 'error' is the caller's once it has the connection; until then we report it.
+    // The stream's own 'error' is the caller's once it has the connection; until then we report it
+    // through the rejection. A failed connection keeps its no-op listener: destroyed from a microtask
+    // (an abort inside async code), its 'error' is emitted only after this function has returned.
     const swallow = () => {}
     connection.on('error', swallow)
     try {
       await connection.connected()
-      return connection
     } finally {
       clearTimeout(timer)
       options.signal?.removeEventListener('abort', onAbort)
-      connection.off('error', swallow)
     }
+    connection.off('error', swallow)
+    return connection
   }
 
   send(datagram: Uint8Array, port: number, address: string, callback?: (error: Error | null) => void): void {

@@ -208,6 +208,30 @@ describe('uTP over loopback', () => {
     expect(a.connectionCount).toBe(0)
   })
 
+  it('an abort from inside async code (a microtask) fails the connect without an unhandled error', async () => {
+    const { a } = await pair()
+    const silent = createSocket('udp4')
+    await new Promise<void>((resolve) => silent.bind(0, C, resolve))
+    cleanups.push(() => new Promise((resolve) => silent.close(() => resolve())))
+    const unhandled: unknown[] = []
+    const onUncaught = (error: unknown) => unhandled.push(error)
+    process.on('uncaughtException', onUncaught)
+    try {
+      const controller = new AbortController()
+      const connecting = a.connect(silent.address().port, C, { signal: controller.signal })
+      const failed = expect(connecting).rejects.toThrow('stopped in a microtask')
+      await new Promise((resolve) => setTimeout(resolve, 50))
+      // Aborted from a promise continuation: the microtasks run before the stream's nextTick 'error'.
+      await Promise.resolve().then(() => controller.abort(new Error('stopped in a microtask')))
+      await failed
+      await new Promise((resolve) => setTimeout(resolve, 50))
+    } finally {
+      process.off('uncaughtException', onUncaught)
+    }
+    expect(unhandled).toEqual([])
+    expect(a.connectionCount).toBe(0)
+  })
+
   it('survives a hostile sender of garbage and forged uTP packets during a transfer', async () => {
     const { a, b } = await pair()
     const [client, server] = await connectPair(a, b)
