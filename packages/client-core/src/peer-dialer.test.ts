@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto'
 import { type AddressInfo, createServer, type Server } from 'node:net'
 import { accept } from '@bt/mse'
 import { acceptPeer, type PeerConnection, type PeerConnectionInit } from '@bt/peer-wire'
+import { createUtpSocket, type UtpSocket } from '@bt/utp'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { EncryptionPolicy } from './encryption-policy.js'
 import { dialPeer } from './peer-dialer.js'
@@ -13,8 +14,10 @@ import { dialFailure } from './swarm.js'
 const INFO_HASH = randomBytes(20)
 const servers: Server[] = []
 const conns: PeerConnection[] = []
+const utpSockets: UtpSocket[] = []
 afterEach(async () => {
   for (const conn of conns.splice(0)) conn.close()
+  await Promise.all(utpSockets.splice(0).map((socket) => socket.close()))
   await Promise.all(servers.splice(0).map((server) => new Promise((resolve) => server.close(resolve))))
 })
 
@@ -100,5 +103,56 @@ describe('dialPeer', () => {
     await new Promise((resolve) => server.close(resolve))
     const error = await dial({ host: '127.0.40.54', port }, 'prefer').catch((e: unknown) => e)
     expect(dialFailure(error)).toBe('connect')
+  })
+
+  it('uTP first: a refusing uTP port (RESET) sends the dial to TCP; both failing is a connect failure', async () => {
+    const tcpPeer = await peer('127.0.60.50', 'plain')
+    // The peer's UDP port speaks uTP but refuses every SYN.
+    const refusing = await createUtpSocket({ host: '127.0.60.50', port: tcpPeer.port, acceptIncoming: false })
+    utpSockets.push(refusing)
+    const ours = await createUtpSocket({ host: '127.0.60.51' })
+    utpSockets.push(ours)
+    const options = {
+      encryption: 'off' as const,
+      plaintextKnown: false,
+      signal: new AbortController().signal,
+      connectTimeoutMs: 3000,
+      handshakeTimeoutMs: 3000,
+      utp: ours,
+    }
+    const dialed = await dialPeer(tcpPeer, init(), options)
+    conns.push(dialed.conn)
+    expect(dialed.transport).toBe('tcp')
+    // Nothing on either transport: the TCP refusal is what the swarm sees, a connect failure.
+    for (const conn of conns.splice(0)) conn.close()
+    await new Promise((resolve) => servers.splice(0)[0]!.close(resolve))
+    const error = await dialPeer(tcpPeer, init(), options).catch((e: unknown) => e)
+    expect(dialFailure(error)).toBe('connect')
+  })
+
+  it('uTP first: a uTP peer is reached over uTP, MSE inside', async () => {
+    const listener = await createUtpSocket({ host: '127.0.60.52' })
+    utpSockets.push(listener)
+    listener.on('connection', async (connection) => {
+      connection.on('error', () => {})
+      try {
+        const { stream } = await accept(connection, { findInfoHash: () => INFO_HASH, allowPlaintext: false })
+        const remoteAddress = { host: connection.remoteAddress, port: connection.remotePort }
+        conns.push(await acceptPeer(stream, { findTorrent: () => init() }, { remoteAddress }))
+      } catch {}
+    })
+    const ours = await createUtpSocket({ host: '127.0.60.53' })
+    utpSockets.push(ours)
+    const dialed = await dialPeer({ host: '127.0.60.52', port: listener.address().port }, init(), {
+      encryption: 'require',
+      plaintextKnown: false,
+      signal: new AbortController().signal,
+      connectTimeoutMs: 3000,
+      handshakeTimeoutMs: 3000,
+      utp: ours,
+    })
+    conns.push(dialed.conn)
+    expect(dialed).toMatchObject({ transport: 'utp', fellBack: false })
+    expect(ours.connectionCount).toBe(1)
   })
 })
