@@ -130,6 +130,26 @@ describe('dialPeer', () => {
     expect(dialFailure(error)).toBe('connect')
   })
 
+  it('uTP first: a silent UDP port (no uTP at all) does not hold the dial for the uTP timeout', async () => {
+    const tcpPeer = await peer('127.0.60.54', 'plain')
+    const ours = await createUtpSocket({ host: '127.0.60.55' })
+    utpSockets.push(ours)
+    const dialed = await dialPeer(tcpPeer, init(), {
+      encryption: 'off',
+      plaintextKnown: false,
+      signal: new AbortController().signal,
+      // Without the race TCP would wait this long: the dial would outlast the test's 20 s.
+      connectTimeoutMs: 60_000,
+      utpConnectTimeoutMs: 60_000,
+      handshakeTimeoutMs: 3000,
+      utp: ours,
+    })
+    conns.push(dialed.conn)
+    expect(dialed.transport).toBe('tcp')
+    // The losing uTP attempt was dropped, not left to linger.
+    expect(ours.connectionCount).toBe(0)
+  }, 20_000)
+
   it('uTP first: a uTP peer is reached over uTP, MSE inside', async () => {
     const listener = await createUtpSocket({ host: '127.0.60.52' })
     utpSockets.push(listener)

@@ -23,10 +23,17 @@ import { type EncryptionPolicy, fallsBackToPlaintext, outgoingMethods } from './
 export type PeerTransport = 'tcp' | 'utp'
 
 /**
- * How long a uTP SYN waits for an answer before we dial TCP instead, when the peer is not known to speak
- * uTP: a peer without uTP (libtorrent with it off) never answers, so this is a timeout, not a refusal.
+ * How long a uTP SYN waits for an answer when the peer is not known to speak uTP: a peer without uTP
+ * (libtorrent with it off) never answers, so this is a timeout, not a refusal.
  */
 export const UTP_FIRST_CONNECT_TIMEOUT_MS = 3000
+
+/**
+ * The head start uTP gets before TCP is dialled too, for a peer whose transport is unknown: whichever
+ * connects first is used and the other dropped. libtorrent waits the whole uTP timeout (3 s) before it
+ * tries TCP; a TCP-only peer costs us this instead.
+ */
+export const UTP_HEAD_START_MS = 250
 
 export interface DialPeerOptions {
   encryption: EncryptionPolicy
@@ -57,22 +64,93 @@ export async function dialPeer(
 ): Promise<DialedPeer> {
   options.signal.throwIfAborted()
   const utp = options.utp
-  if (utp !== undefined && options.transportKnown !== 'tcp' && sameFamily(utp, address.host)) {
-    const timeoutMs =
-      options.transportKnown === 'utp'
-        ? options.connectTimeoutMs
-        : Math.min(options.utpConnectTimeoutMs ?? UTP_FIRST_CONNECT_TIMEOUT_MS, options.connectTimeoutMs)
-    const connect = () => connectUtp(utp, address, options.signal, timeoutMs)
-    // Any connect failure (unanswered, refused) sends us to TCP: only a peer that answered our SYN
-    // is held to uTP for its handshakes.
-    const stream = await connect().catch((error: unknown) => {
-      if (options.signal.aborted) throw error
-      return undefined
-    })
-    if (stream) return { ...(await handshake(stream, connect, address, init, options)), transport: 'utp' }
+  const tcp = () => connectTcp(address, options)
+  if (utp === undefined || options.transportKnown === 'tcp' || !sameFamily(utp, address.host)) {
+    return { ...(await handshake(await tcp(), tcp, address, init, options)), transport: 'tcp' }
   }
-  const connect = () => connectTcp(address, options)
-  return { ...(await handshake(await connect(), connect, address, init, options)), transport: 'tcp' }
+  if (options.transportKnown === 'utp') {
+    const connect = () => connectUtp(utp, address, options.signal, options.connectTimeoutMs)
+    return { ...(await handshake(await connect(), connect, address, init, options)), transport: 'utp' }
+  }
+  // Unknown: uTP first, TCP after the head start (or at once when uTP fails); the plaintext retry of
+  // MSE reconnects over whichever won.
+  const timeoutMs = Math.min(
+    options.utpConnectTimeoutMs ?? UTP_FIRST_CONNECT_TIMEOUT_MS,
+    options.connectTimeoutMs,
+  )
+  const won = await connectEither(utp, address, options, timeoutMs)
+  const again =
+    won.transport === 'utp' ? () => connectUtp(utp, address, options.signal, options.connectTimeoutMs) : tcp
+  return { ...(await handshake(won.stream, again, address, init, options)), transport: won.transport }
+}
+
+/**
+ * uTP and TCP to one peer, TCP `UTP_HEAD_START_MS` later: the first transport to connect, the other
+ * aborted (or closed, if it connects anyway). Both failing rejects with TCP's failure, the one a peer
+ * without uTP is judged by.
+ */
+function connectEither(
+  utp: UtpSocket,
+  address: PeerAddress,
+  options: DialPeerOptions,
+  utpTimeoutMs: number,
+): Promise<{ stream: Duplex; transport: PeerTransport }> {
+  const utpAbort = new AbortController()
+  const tcpAbort = new AbortController()
+  const onAbort = () => {
+    utpAbort.abort(options.signal.reason)
+    tcpAbort.abort(options.signal.reason)
+  }
+  options.signal.addEventListener('abort', onAbort, { once: true })
+  return new Promise((resolve, reject) => {
+    let settled = false
+    let utpFailure: unknown
+    let tcpFailure: unknown
+    let tcpStarted = false
+    let pending = 1
+    const finish = () => {
+      clearTimeout(headStart)
+      options.signal.removeEventListener('abort', onAbort)
+    }
+    const won = (stream: Duplex, transport: PeerTransport) => {
+      if (settled) {
+        stream.destroy()
+        return
+      }
+      settled = true
+      finish()
+      ;(transport === 'utp' ? tcpAbort : utpAbort).abort(new Error(`connected over ${transport}`))
+      resolve({ stream, transport })
+    }
+    const failed = () => {
+      if (--pending > 0 || settled) return
+      settled = true
+      finish()
+      reject(options.signal.aborted ? options.signal.reason : (tcpFailure ?? utpFailure))
+    }
+    const startTcp = () => {
+      if (tcpStarted || settled) return
+      tcpStarted = true
+      pending++
+      connectTcp(address, { ...options, signal: tcpAbort.signal }).then(
+        (socket) => won(socket, 'tcp'),
+        (error: unknown) => {
+          tcpFailure = error
+          failed()
+        },
+      )
+    }
+    const headStart = setTimeout(startTcp, UTP_HEAD_START_MS)
+    connectUtp(utp, address, utpAbort.signal, utpTimeoutMs).then(
+      (stream) => won(stream, 'utp'),
+      (error: unknown) => {
+        utpFailure = error
+        // A refusal or silence sends us to TCP at once; `failed` waits for TCP if it is under way.
+        startTcp()
+        failed()
+      },
+    )
+  })
 }
 
 /** The handshakes over a connected `stream`; `reconnect` gives a fresh one for a plaintext retry. */
