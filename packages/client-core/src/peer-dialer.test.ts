@@ -150,6 +150,35 @@ describe('dialPeer', () => {
     expect(ours.connectionCount).toBe(0)
   }, 20_000)
 
+  it('uTP first: a dial stopped during the uTP head start rejects with the stop, and nothing is left unhandled', async () => {
+    const tcpPeer = await peer('127.0.60.56', 'plain')
+    const ours = await createUtpSocket({ host: '127.0.60.57' })
+    utpSockets.push(ours)
+    for (const stopAfterMs of [0, 50, 400]) {
+      const controller = new AbortController()
+      const stop = new Error('stopped')
+      const dialing = dialPeer(tcpPeer, init(), {
+        encryption: 'off',
+        plaintextKnown: false,
+        signal: controller.signal,
+        connectTimeoutMs: 3000,
+        handshakeTimeoutMs: 3000,
+        utp: ours,
+      })
+      setTimeout(() => controller.abort(stop), stopAfterMs)
+      const outcome = await dialing.then(
+        (dialed) => {
+          conns.push(dialed.conn)
+          return 'connected'
+        },
+        (error: unknown) => error,
+      )
+      // Past the head start TCP may have won before the stop; before it, the stop is the answer.
+      if (stopAfterMs < 250) expect(outcome).toBe(stop)
+    }
+    expect(ours.connectionCount).toBe(0)
+  })
+
   it('uTP first: a uTP peer is reached over uTP, MSE inside', async () => {
     const listener = await createUtpSocket({ host: '127.0.60.52' })
     utpSockets.push(listener)

@@ -129,7 +129,8 @@ function connectEither(
       reject(options.signal.aborted ? options.signal.reason : (tcpFailure ?? utpFailure))
     }
     const startTcp = () => {
-      if (tcpStarted || settled) return
+      // Not after a stop: connectTcp would throw at once, out of the handler that called this.
+      if (tcpStarted || settled || tcpAbort.signal.aborted) return
       tcpStarted = true
       pending++
       connectTcp(address, { ...options, signal: tcpAbort.signal }).then(
