@@ -15,6 +15,7 @@ import {
   freshDir,
   makeFixture,
   removeFixture,
+  seedingEvent,
   sleep,
   spawnBtProcess,
   type TorrentFixture,
@@ -40,10 +41,7 @@ describeWithTools(['py:libtorrent'], 'bt and the DHT', () => {
       ],
       { cwd: fixture.root },
     )
-    const seeding = (await seed.waitFor(
-      (event) => (event as { event: string }).event === 'seeding',
-      30_000,
-    )) as unknown as { port: number }
+    const seeding = await seedingEvent(seed)
     seedPort = seeding.port
   }, 120_000)
 

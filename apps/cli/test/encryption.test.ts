@@ -12,6 +12,7 @@ import {
   freshDir,
   makeFixture,
   removeFixture,
+  seedingEvent,
   spawnBtProcess,
   type TorrentFixture,
 } from './swarm.js'
@@ -131,10 +132,7 @@ describeWithTools(['py:libtorrent'], 'bt --encryption against libtorrent', () =>
       { cwd: fixture.root },
     )
     cleanups.push(async () => void (await stopBt(seed)))
-    const seeding = (await seed.waitFor(
-      (event) => (event as { event: string }).event === 'seeding',
-      30_000,
-    )) as unknown as { port: number }
+    const seeding = await seedingEvent(seed)
     const dir = await freshDir(fixture, 'lt-leech')
     const leecher = startLibtorrentLeecher({
       torrentPath: fixture.torrentPath,

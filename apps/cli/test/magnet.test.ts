@@ -26,6 +26,7 @@ import {
   makeFixture,
   pieceBytes,
   removeFixture,
+  seedingEvent,
   spawnBtProcess,
   type TorrentFixture,
   waitForSeeders,
@@ -330,7 +331,7 @@ describe('download and seed by magnet link with our own seeder', () => {
       },
     )
     cleanups.push(async () => void (await stopBt(first)))
-    const firstPort = await seedingPort(first)
+    const firstPort = (await seedingEvent(first)).port
     const copy = await copyOfSeedDir(single, 'magnet-seed')
     const second = spawnBtProcess(
       [
@@ -346,7 +347,7 @@ describe('download and seed by magnet link with our own seeder', () => {
       { cwd: single.root },
     )
     cleanups.push(async () => void (await stopBt(second)))
-    const secondPort = await seedingPort(second)
+    const secondPort = (await seedingEvent(second)).port
     await stopBt(first)
     const dir = await freshDir(single, 'from-magnet-seed')
     const run = await bt(
@@ -359,11 +360,3 @@ describe('download and seed by magnet link with our own seeder', () => {
     expect(await contentDifferences(single, dir)).toEqual([])
   }, 90_000)
 })
-
-async function seedingPort(process: ReturnType<typeof spawnBtProcess>): Promise<number> {
-  const event = (await process.waitFor(
-    (event) => (event as { event: string }).event === 'seeding',
-    30_000,
-  )) as unknown as { port: number }
-  return event.port
-}

@@ -19,6 +19,7 @@ import {
   freshDir,
   makeFixture,
   removeFixture,
+  seedingEvent,
   spawnBtProcess,
   type TorrentFixture,
   waitForLeechers,
@@ -126,9 +127,6 @@ async function startBtSeed(host: string): Promise<string> {
     cwd: fixture.root,
   })
   cleanups.push(async () => void (await stopBt(seed)))
-  const seeding = (await seed.waitFor(
-    (event) => (event as { event: string }).event === 'seeding',
-    30_000,
-  )) as unknown as { port: number }
+  const seeding = await seedingEvent(seed)
   return `${host}:${seeding.port}`
 }

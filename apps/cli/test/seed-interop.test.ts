@@ -29,6 +29,7 @@ import {
   makeFixture,
   removeFixture,
   scrapeCounts,
+  seedingEvent,
   sleep,
   spawnBtProcess,
   type TorrentFixture,
@@ -93,10 +94,7 @@ async function startBtSeed(
     { cwd: fixture.root },
   )
   cleanups.push(async () => void (await stopBt(process)))
-  const seeding = (await process.waitFor(
-    (event) => (event as { event: string }).event === 'seeding',
-    30_000,
-  )) as unknown as { event: 'seeding'; infoHash: string; port: number }
+  const seeding = await seedingEvent(process)
   expect(seeding.infoHash).toBe(fixture.infoHash)
   expect(seeding.port).toBeGreaterThan(0)
   return { process, port: seeding.port }

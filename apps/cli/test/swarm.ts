@@ -336,6 +336,15 @@ export interface BtProcess {
   output(): { stdout: string; stderr: string }
 }
 
+/** The `seeding` event of a `bt seed --json` process: the port it listens on, the torrent it seeds. */
+export async function seedingEvent(
+  process: BtProcess,
+  timeoutMs = 30_000,
+): Promise<{ port: number; infoHash: string }> {
+  const event = await process.waitFor((each) => (each as { event: string }).event === 'seeding', timeoutMs)
+  return event as unknown as { port: number; infoHash: string }
+}
+
 /** `bt` as a real process (from sources through tsx), so a test can SIGKILL it mid-download. */
 export function spawnBtProcess(args: readonly string[], options: { cwd: string }): BtProcess {
   const child = spawn(

@@ -13,6 +13,7 @@ import {
   freshDir,
   makeFixture,
   removeFixture,
+  seedingEvent,
   spawnBtProcess,
   type TorrentFixture,
 } from './swarm.js'
@@ -127,10 +128,7 @@ describeWithTools(['py:libtorrent'], 'bt over uTP with libtorrent (TCP off)', ()
       { cwd: multi.root },
     )
     cleanups.push(async () => void (await stopBt(seed)))
-    const seeding = (await seed.waitFor(
-      (event) => (event as { event: string }).event === 'seeding',
-      30_000,
-    )) as unknown as { port: number }
+    const seeding = await seedingEvent(seed)
     const dir = await freshDir(multi, 'lt-leech')
     const leecher = startLibtorrentLeecher({
       torrentPath: multi.torrentPath,
