@@ -29,17 +29,25 @@ async function rawClient(host = loopbackHost()) {
       args: Record<string, unknown>,
     ): Promise<BencodeDict> {
       const t = Uint8Array.of(0x70, n++)
+      const query = encode({ t, y: 'q', q: method, a: { id, ...args } as never })
       return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`no answer to ${method}`)), 2000)
+        // UDP may drop a datagram (130 clients at once on a loaded machine): resent every 500 ms, as
+        // a KRPC client would, within the same 2 s.
+        const resend = setInterval(() => socket.send(query, to.port, to.host), 500)
+        const timer = setTimeout(() => {
+          clearInterval(resend)
+          reject(new Error(`no answer to ${method}`))
+        }, 2000)
         const onMessage = (packet: Buffer) => {
           const message = decode(packet) as BencodeDict
           if (Buffer.compare(message.get('t') as Uint8Array, t) !== 0) return
           clearTimeout(timer)
+          clearInterval(resend)
           socket.off('message', onMessage)
           resolve(message)
         }
         socket.on('message', onMessage)
-        socket.send(encode({ t, y: 'q', q: method, a: { id, ...args } as never }), to.port, to.host)
+        socket.send(query, to.port, to.host)
       })
     },
   }
